@@ -1,0 +1,220 @@
+package io.weft.daemon;
+
+import io.grpc.ServerServiceDefinition;
+import io.weft.api.v1.ListenAddress;
+import io.weft.daemon.config.BuildInfo;
+import io.weft.daemon.config.ConfigException;
+import io.weft.daemon.config.DaemonOptions;
+import io.weft.daemon.config.HostPort;
+import io.weft.daemon.config.WeftConfig;
+import io.weft.daemon.core.BrokerAgent;
+import io.weft.daemon.core.BrokerSettings;
+import io.weft.daemon.core.Clock;
+import io.weft.daemon.core.EventSink;
+import io.weft.daemon.core.Inbound;
+import io.weft.daemon.grpc.AdminGrpcService;
+import io.weft.daemon.grpc.ContextGrpcService;
+import io.weft.daemon.grpc.Errors;
+import io.weft.daemon.grpc.EventLimits;
+import io.weft.daemon.grpc.EventValidator;
+import io.weft.daemon.grpc.GrpcServers;
+import io.weft.daemon.grpc.ReplyExecutor;
+import io.weft.daemon.grpc.Sessions;
+import io.weft.daemon.grpc.ViewGrpcService;
+import io.weft.daemon.log.LogFormat;
+import io.weft.daemon.log.Logs;
+import io.weft.daemon.sink.JsonLinesSink;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+
+/**
+ * weftd: wires the broker, the sinks and the gRPC listeners together, prints one {@code msg=ready}
+ * line when every listener is up, and on SIGTERM drains within {@code drain.grace} and exits 0.
+ */
+public final class Weftd {
+
+    private static final Logger LOG = Logger.getLogger("weftd");
+    /** Idle: spin, then yield, then park from 1 µs up to 1 ms (DESIGN §3). */
+    private static final long IDLE_MAX_PARK_NS = 1_000_000L;
+    private static final long DRAIN_POLL_NS = 1_000_000L;
+
+    private final WeftConfig config;
+    private final Inbound inbound;
+    private final BrokerAgent broker;
+    private final AgentRunner runner;
+    private final List<EventSink> sinks;
+    private final Sessions sessions = new Sessions();
+    private final Errors errors = new Errors();
+    private final ReplyExecutor replies;
+    private final GrpcServers servers = new GrpcServers();
+
+    private Weftd(WeftConfig config) {
+        this.config = config;
+        this.inbound = new Inbound(config.inboundCapacity(), config.inboundClientQuota());
+        this.sinks = sinks(config);
+        this.broker = new BrokerAgent(brokerSettings(config), Clock.system(), inbound, sinks);
+        this.runner = new AgentRunner(
+                new BackoffIdleStrategy(100, 10, 1_000, IDLE_MAX_PARK_NS),
+                t -> LOG.log(Level.SEVERE, "msg=\"broker duty failed; the broker goes on\"", t),
+                null,
+                broker);
+        this.replies = new ReplyExecutor(2, config.inboundCapacity());
+    }
+
+    /** Entry point of the {@code weftd} launcher. */
+    public static void main(String[] args) {
+        DaemonOptions options;
+        try {
+            options = DaemonOptions.parse(args, System.getenv());
+        } catch (ConfigException e) {
+            e.warnings().forEach(w -> System.err.println("warning: " + w));
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        if (options.exitCode().isPresent()) {
+            System.out.print(options.output());
+            System.exit(options.exitCode().getAsInt());
+            return;
+        }
+        WeftConfig config = options.config();
+        Logs.configure(config.logLevel().configName());
+        options.warnings().forEach(w -> LOG.warning("msg=" + LogFormat.quote(w)));
+        Weftd weftd = new Weftd(config);
+        try {
+            weftd.start();
+        } catch (IOException | UncheckedIOException e) {
+            LOG.severe("msg=\"cannot start\" error=" + LogFormat.quote(e.getMessage()));
+            weftd.stopNow();
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            weftd.drainAndStop(config.drainGrace());
+            // Exit 0 after a clean drain: a JVM ending on SIGTERM would otherwise report 143.
+            Runtime.getRuntime().halt(0);
+        }, "weft-shutdown"));
+    }
+
+    private void start() throws IOException {
+        for (EventSink s : sinks) {
+            s.start();
+        }
+        AgentRunner.startOnThread(runner);
+        Optional<Path> socket = config.socketPath();
+        Optional<HostPort> tcp = config.listen();
+        String version = BuildInfo.version();
+        AdminGrpcService.Identity identity = new AdminGrpcService.Identity(version, config.daemonId(),
+                UUID.randomUUID().toString(), Clock.system().epochNanos(), System.nanoTime());
+        EventLimits limits = new EventLimits(
+                config.limitsEventBytes(), config.limitsDepth(), config.limitsFields(), config.limitsHeaders());
+        List<ServerServiceDefinition> services = List.of(
+                new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
+                        .bindWithDepth(limits.depth()),
+                new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer())
+                        .bindService(),
+                new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors, sessions,
+                        replies).bindService());
+        servers.start(
+                socket.orElse(null),
+                config.socketPermissions(),
+                tcp.map(HostPort::toSocketAddress).orElse(null),
+                config.grpcMaxMessageBytes(),
+                services);
+        StringBuilder ready = new StringBuilder("msg=ready daemon_id=")
+                .append(LogFormat.quote(identity.daemonId()))
+                .append(" version=").append(version);
+        if (servers.socketPath() != null) {
+            ready.append(" grpc_unix=").append(LogFormat.quote(servers.socketPath().toString()));
+        }
+        if (servers.tcpAddress() != null) {
+            ready.append(" grpc_tcp=").append(hostPort(servers.tcpAddress()));
+        }
+        config.sinkFile().ifPresent(f -> ready.append(" sink_file=").append(LogFormat.quote(f.toString())));
+        LOG.info(ready.toString());
+    }
+
+    /**
+     * Stops taking work, waits until everything admitted has been applied and every sink has it (or
+     * the grace ran out), then stops. Logs what was left undone.
+     */
+    void drainAndStop(Duration grace) {
+        long deadlineNs = System.nanoTime() + grace.toNanos();
+        LOG.info("msg=draining grace_ms=" + grace.toMillis() + " inbound_depth=" + inbound.depth());
+        servers.beginShutdown();
+        sessions.beginDrain();
+        while (!broker.isDrained() && System.nanoTime() - deadlineNs < 0) {
+            LockSupport.parkNanos(DRAIN_POLL_NS);
+        }
+        boolean drained = broker.isDrained();
+        runner.close();
+        broker.abandonFlushes();
+        long left = inbound.depth();
+        for (EventSink s : sinks) {
+            left += s.close(Duration.ofNanos(Math.max(0, deadlineNs - System.nanoTime())));
+        }
+        servers.close();
+        replies.close();
+        Map<String, Long> c = broker.status().counters();
+        LOG.info("msg=stopped drained=" + drained + " undelivered=" + left
+                + " events_in=" + c.getOrDefault("events_in", 0L));
+    }
+
+    private void stopNow() {
+        runner.close();
+        servers.close();
+        replies.close();
+        for (EventSink s : sinks) {
+            s.close(Duration.ZERO);
+        }
+    }
+
+    private List<ListenAddress> listenAddresses() {
+        List<ListenAddress> out = new ArrayList<>();
+        if (servers.socketPath() != null) {
+            out.add(ListenAddress.newBuilder().setKind("grpc-unix").setAddress(servers.socketPath().toString()).build());
+        }
+        if (servers.tcpAddress() != null) {
+            out.add(ListenAddress.newBuilder().setKind("grpc-tcp").setAddress(hostPort(servers.tcpAddress())).build());
+        }
+        return out;
+    }
+
+    private static BrokerSettings brokerSettings(WeftConfig c) {
+        return new BrokerSettings(
+                c.daemonId(),
+                c.brokerInboundDrainLimit(),
+                c.brokerClientDrainLimit(),
+                c.brokerSlowCycle().toNanos(),
+                c.collatorLiveMax(),
+                c.collatorLiveTtl().toNanos(),
+                c.collatorFinishedMax(),
+                c.watchMax(),
+                c.flushMaxPending());
+    }
+
+    private static List<EventSink> sinks(WeftConfig c) {
+        List<EventSink> out = new ArrayList<>();
+        c.sinkFile().ifPresent(path -> out.add(new JsonLinesSink(path, c.sinkFileCapacity(), c.sinkFileMaxBytes())));
+        return List.copyOf(out);
+    }
+
+
+    private static String hostPort(java.net.InetSocketAddress a) {
+        String host = a.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+}

@@ -1,0 +1,190 @@
+package io.weft.daemon.config;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The catalog: every setting weftd has, its default and its meaning. Adding a setting is
+ * adding a constant here (and to {@link #ALL}) plus an accessor on {@link WeftConfig}.
+ */
+public final class Settings {
+
+    private static final long KIB = 1024;
+    private static final long MIB = 1024 * KIB;
+    private static final long GIB = 1024 * MIB;
+
+    /** The unix socket. */
+    public static final Setting<SocketLocation> SOCKET = Setting.of("socket", ValueTypes.socket(), "auto",
+            "unix socket path, \"off\", or \"auto\": /run/weft/weftd.sock when /run/weft is writable,"
+                    + " else $XDG_RUNTIME_DIR/weft/weftd.sock when XDG_RUNTIME_DIR is set,"
+                    + " else <tmpdir>/weft-<user>/weftd.sock");
+
+    /** The unix socket's permission bits. */
+    public static final Setting<Integer> SOCKET_MODE = Setting.of("socket.mode", ValueTypes.fileMode(), "0660",
+            "permission bits of the unix socket");
+
+    /** The local TCP listener. */
+    public static final Setting<Optional<HostPort>> LISTEN = Setting.of("listen", ValueTypes.hostPortOrOff(),
+            "127.0.0.1:7311", "local TCP gRPC listener, host:port (port 0 = any free port) or \"off\"");
+
+    /** This daemon's id. */
+    public static final Setting<String> DAEMON_ID = Setting.computed("daemon.id", ValueTypes.daemonId(),
+            Settings::hostName, "this daemon's id, stamped on collated objects and used in endpoint@daemon;"
+                    + " default: the host name");
+
+    /** The log level. */
+    public static final Setting<LogLevel> LOG_LEVEL = Setting.reloadable("log.level", ValueTypes.logLevel(), "info",
+            "log level: debug, info, warn or error");
+
+    /** How long SIGTERM waits for sinks to drain. */
+    public static final Setting<Duration> DRAIN_GRACE = Setting.of("drain.grace",
+            ValueTypes.duration(Duration.ZERO, Duration.ofHours(1)), "5s",
+            "on SIGTERM, how long to wait for queued events to reach their sinks before exiting");
+
+    /** Capacity of the inbound command queue. */
+    public static final Setting<Integer> INBOUND_CAPACITY = Setting.of("inbound.capacity",
+            ValueTypes.integer(1, 1 << 30), "65536",
+            "commands the inbound queue holds (rounded up to a power of two); beyond it unary calls fail"
+                    + " with QUEUE_FULL and streamed events are dropped and counted");
+
+    /** How many commands one client may have queued. */
+    public static final Setting<Integer> INBOUND_CLIENT_QUOTA = Setting.of("inbound.client-quota",
+            ValueTypes.integer(1, 1 << 30), "16384",
+            "commands one client may have queued at once; at most inbound.capacity");
+
+    /** Commands the broker takes from the inbound queue per duty cycle. */
+    public static final Setting<Integer> BROKER_INBOUND_DRAIN_LIMIT = Setting.of("broker.inbound-drain-limit",
+            ValueTypes.integer(1, 1 << 20), "4096", "commands the broker takes from the inbound queue per duty cycle");
+
+    /** Commands of one client per duty cycle before the next client is served. */
+    public static final Setting<Integer> BROKER_CLIENT_DRAIN_LIMIT = Setting.of("broker.client-drain-limit",
+            ValueTypes.integer(1, 1 << 20), "64",
+            "commands of one client per duty cycle before the next client is served (fairness);"
+                    + " at most broker.inbound-drain-limit");
+
+    /** A duty cycle slower than this is logged and counted. */
+    public static final Setting<Duration> BROKER_SLOW_CYCLE = Setting.of("broker.slow-cycle",
+            ValueTypes.duration(Duration.ofMillis(1), Duration.ofSeconds(10)), "10ms",
+            "a broker duty cycle longer than this is logged once and counted");
+
+    /** Live objects kept. */
+    public static final Setting<Integer> COLLATOR_LIVE_MAX = Setting.of("collator.live-max",
+            ValueTypes.integer(1, 10_000_000), "100000",
+            "live objects kept; beyond it the least recently updated one expires");
+
+    /** Idle time after which a live object expires. */
+    public static final Setting<Duration> COLLATOR_LIVE_TTL = Setting.of("collator.live-ttl",
+            ValueTypes.duration(Duration.ofSeconds(1), Duration.ofDays(365)), "1h",
+            "a live object with no event for this long expires");
+
+    /** Finished objects kept for views. */
+    public static final Setting<Integer> COLLATOR_FINISHED_MAX = Setting.of("collator.finished-max",
+            ValueTypes.integer(1, 10_000_000), "10000", "finished, transient and expired objects kept for views");
+
+    /** Largest event accepted. */
+    public static final Setting<Long> LIMITS_EVENT_BYTES = Setting.of("limits.event-bytes",
+            ValueTypes.bytes(KIB, 256 * MIB), "1MiB", "largest event accepted (EVENT_TOO_LARGE beyond)");
+
+    /** Deepest nesting accepted. */
+    public static final Setting<Integer> LIMITS_DEPTH = Setting.of("limits.depth", ValueTypes.integer(1, 1000), "64",
+            "deepest nesting of values accepted in an event (TOO_DEEP beyond)");
+
+    /** Most fields per event. */
+    public static final Setting<Integer> LIMITS_FIELDS = Setting.of("limits.fields",
+            ValueTypes.integer(1, 1_000_000), "1024", "most fields accepted in one event (TOO_MANY_FIELDS beyond)");
+
+    /** Most headers per event. */
+    public static final Setting<Integer> LIMITS_HEADERS = Setting.of("limits.headers",
+            ValueTypes.integer(1, 10_000), "64", "most headers accepted on one event (TOO_MANY_HEADERS beyond)");
+
+    /** Largest gRPC message accepted. */
+    public static final Setting<Long> GRPC_MAX_MESSAGE_BYTES = Setting.of("grpc.max-message-bytes",
+            ValueTypes.bytes(KIB, GIB), "8MiB",
+            "largest gRPC message accepted; at least limits.event-bytes");
+
+    /** Most watch streams at once. */
+    public static final Setting<Integer> WATCH_MAX = Setting.of("watch.max", ValueTypes.integer(1, 65_536), "256",
+            "watch streams served at once (TOO_MANY_WATCHERS beyond)");
+
+    /** Default per-watcher buffer. */
+    public static final Setting<Integer> WATCH_BUFFER = Setting.of("watch.buffer", ValueTypes.integer(1, 65_536),
+            "4096", "items buffered per watcher when the request does not say; the oldest are dropped beyond");
+
+    /** Most flushes waiting at once. */
+    public static final Setting<Integer> FLUSH_MAX_PENDING = Setting.of("flush.max-pending",
+            ValueTypes.integer(1, 1_000_000), "1024", "flushes waiting at once (TOO_MANY_FLUSHES beyond)");
+
+    /** The JSON-lines file sink. */
+    public static final Setting<Optional<Path>> SINK_FILE = Setting.of("sink.file", ValueTypes.pathOrOff(), "off",
+            "append every event to this file as JSON lines, or \"off\"");
+
+    /** Queue of the file sink. */
+    public static final Setting<Integer> SINK_FILE_CAPACITY = Setting.of("sink.file.capacity",
+            ValueTypes.integer(1, 1 << 24), "65536", "events queued for the file sink; beyond it they are dropped and counted");
+
+    /** Size at which the file sink rotates. */
+    public static final Setting<Long> SINK_FILE_MAX_BYTES = Setting.of("sink.file.max-bytes",
+            ValueTypes.bytes(KIB, 1024 * GIB), "256MiB", "rotate the sink file to <file>.1 beyond this size");
+
+    /** Every setting, in the order help and print-config show them. */
+    public static final List<Setting<?>> ALL = List.of(
+            SOCKET, SOCKET_MODE, LISTEN, DAEMON_ID, LOG_LEVEL, DRAIN_GRACE,
+            INBOUND_CAPACITY, INBOUND_CLIENT_QUOTA,
+            BROKER_INBOUND_DRAIN_LIMIT, BROKER_CLIENT_DRAIN_LIMIT, BROKER_SLOW_CYCLE,
+            COLLATOR_LIVE_MAX, COLLATOR_LIVE_TTL, COLLATOR_FINISHED_MAX,
+            LIMITS_EVENT_BYTES, LIMITS_DEPTH, LIMITS_FIELDS, LIMITS_HEADERS,
+            GRPC_MAX_MESSAGE_BYTES, WATCH_MAX, WATCH_BUFFER, FLUSH_MAX_PENDING,
+            SINK_FILE, SINK_FILE_CAPACITY, SINK_FILE_MAX_BYTES);
+
+    private Settings() {
+    }
+
+    /**
+     * Finds a setting by key.
+     *
+     * @param key a dotted key
+     * @return the setting, or empty
+     */
+    public static Optional<Setting<?>> byKey(String key) {
+        for (Setting<?> s : ALL) {
+            if (s.key().equals(key)) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * The host name without DNS: the kernel's name, else what Java knows, else "localhost".
+     * A default, so it must not hang on a host with broken name resolution.
+     */
+    private static String hostName() {
+        return HostNameHolder.NAME;
+    }
+
+    private static final class HostNameHolder {
+        static final String NAME = find();
+
+        private static String find() {
+            try {
+                String kernel = Files.readString(Path.of("/proc/sys/kernel/hostname"), StandardCharsets.US_ASCII).trim();
+                if (!kernel.isEmpty()) {
+                    return kernel;
+                }
+            } catch (IOException | RuntimeException e) {
+                // Not Linux, or /proc not mounted: ask Java instead.
+            }
+            try {
+                return InetAddress.getLocalHost().getHostName();
+            } catch (IOException e) {
+                return "localhost";
+            }
+        }
+    }
+}

@@ -1,0 +1,383 @@
+package io.weft.daemon.config;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** The value types settings use. Every type here is immutable and stateless. */
+public final class ValueTypes {
+
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h)");
+    private static final Pattern BYTES = Pattern.compile("(\\d{1,19})(KiB|MiB|GiB|TiB|B)?");
+    private static final Pattern INT = Pattern.compile("-?\\d{1,10}");
+    private static final Pattern MODE = Pattern.compile("0?[0-7]{3}");
+    private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?");
+    private static final Pattern DAEMON_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
+
+    /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+    static final int MAX_SOCKET_PATH_BYTES = 107;
+
+    private static final long KIB = 1024;
+
+    private ValueTypes() {
+    }
+
+    /**
+     * A duration written with a unit: {@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}.
+     *
+     * @param min the smallest accepted
+     * @param max the largest accepted
+     * @return the type
+     */
+    public static ValueType<Duration> duration(Duration min, Duration max) {
+        return new ValueType<>() {
+            @Override
+            public Duration parse(String raw) {
+                Matcher m = DURATION.matcher(raw);
+                if (!m.matches()) {
+                    if (INT.matcher(raw).matches()) {
+                        throw new IllegalArgumentException("a duration needs a unit: " + raw + "ms, " + raw + "s, "
+                                + raw + "m or " + raw + "h");
+                    }
+                    throw new IllegalArgumentException("expected a duration like 250ms, 5s, 2m or 1h");
+                }
+                long n = Long.parseLong(m.group(1));
+                Duration d = switch (m.group(2)) {
+                    case "ms" -> Duration.ofMillis(n);
+                    case "s" -> Duration.ofSeconds(n);
+                    case "m" -> Duration.ofMinutes(n);
+                    default -> Duration.ofHours(n);
+                };
+                if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+                    throw new IllegalArgumentException("must be between " + format(min) + " and " + format(max));
+                }
+                return d;
+            }
+
+            @Override
+            public String format(Duration d) {
+                long ms = d.toMillis();
+                if (ms % 3_600_000 == 0 && ms != 0) {
+                    return ms / 3_600_000 + "h";
+                } else if (ms % 60_000 == 0 && ms != 0) {
+                    return ms / 60_000 + "m";
+                } else if (ms % 1000 == 0) {
+                    return ms / 1000 + "s";
+                }
+                return ms + "ms";
+            }
+
+            @Override
+            public String describe() {
+                return "duration, " + format(min) + ".." + format(max);
+            }
+        };
+    }
+
+    /**
+     * A size in bytes: plain bytes, or with a binary unit ({@code KiB}, {@code MiB},
+     * {@code GiB}, {@code TiB}; {@code B} is allowed).
+     *
+     * @param min the smallest accepted
+     * @param max the largest accepted
+     * @return the type
+     */
+    public static ValueType<Long> bytes(long min, long max) {
+        return new ValueType<>() {
+            @Override
+            public Long parse(String raw) {
+                Matcher m = BYTES.matcher(raw);
+                if (!m.matches()) {
+                    throw new IllegalArgumentException("expected a size like 1MiB, 64KiB or a number of bytes");
+                }
+                long unit = unit(m.group(2));
+                long n;
+                try {
+                    n = Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+                } catch (ArithmeticException | NumberFormatException e) {
+                    n = Long.MAX_VALUE;
+                }
+                if (n < min || n > max) {
+                    throw new IllegalArgumentException("must be between " + format(min) + " and " + format(max));
+                }
+                return n;
+            }
+
+            @Override
+            public String format(Long n) {
+                for (String u : new String[] {"TiB", "GiB", "MiB", "KiB"}) {
+                    long unit = unit(u);
+                    if (n != 0 && n % unit == 0) {
+                        return n / unit + u;
+                    }
+                }
+                return Long.toString(n);
+            }
+
+            @Override
+            public String describe() {
+                return "size, " + format(min) + ".." + format(max);
+            }
+        };
+    }
+
+    private static long unit(String suffix) {
+        if (suffix == null) {
+            return 1;
+        }
+        return switch (suffix) {
+            case "KiB" -> KIB;
+            case "MiB" -> KIB * KIB;
+            case "GiB" -> KIB * KIB * KIB;
+            case "TiB" -> KIB * KIB * KIB * KIB;
+            default -> 1;
+        };
+    }
+
+    /**
+     * A whole number in a range.
+     *
+     * @param min the smallest accepted
+     * @param max the largest accepted
+     * @return the type
+     */
+    public static ValueType<Integer> integer(int min, int max) {
+        return new ValueType<>() {
+            @Override
+            public Integer parse(String raw) {
+                String digits = raw.replace("_", "");
+                if (!INT.matcher(digits).matches()) {
+                    throw new IllegalArgumentException("expected a whole number between " + min + " and " + max);
+                }
+                long n = Long.parseLong(digits);
+                if (n < min || n > max) {
+                    throw new IllegalArgumentException("must be between " + min + " and " + max);
+                }
+                return (int) n;
+            }
+
+            @Override
+            public String format(Integer n) {
+                return Integer.toString(n);
+            }
+
+            @Override
+            public String describe() {
+                return "integer, " + min + ".." + max;
+            }
+        };
+    }
+
+    /**
+     * {@code host:port} ({@code [v6]:port} for IPv6; port 0 = ephemeral) or {@code off}.
+     *
+     * @return the type; {@code off} is empty
+     */
+    public static ValueType<Optional<HostPort>> hostPortOrOff() {
+        final String expected = "expected host:port (e.g. 127.0.0.1:7311 or [::1]:7311) or \"off\"";
+        return new ValueType<>() {
+            @Override
+            public Optional<HostPort> parse(String raw) {
+                if (raw.equals("off")) {
+                    return Optional.empty();
+                }
+                int colon = raw.lastIndexOf(':');
+                if (colon <= 0 || colon == raw.length() - 1) {
+                    throw new IllegalArgumentException(expected);
+                }
+                String host = raw.substring(0, colon);
+                String portText = raw.substring(colon + 1);
+                if (host.startsWith("[") && host.endsWith("]")) {
+                    host = host.substring(1, host.length() - 1);
+                    if (host.isEmpty() || !host.matches("[0-9A-Fa-f:.]+")) {
+                        throw new IllegalArgumentException(expected);
+                    }
+                } else if (!HOST_NAME.matcher(host).matches()) {
+                    throw new IllegalArgumentException(expected);
+                }
+                if (!portText.matches("\\d{1,5}") || Integer.parseInt(portText) > 65535) {
+                    throw new IllegalArgumentException("port must be a number from 0 to 65535 (0 = any free port)");
+                }
+                return Optional.of(new HostPort(host, Integer.parseInt(portText)));
+            }
+
+            @Override
+            public String format(Optional<HostPort> v) {
+                return v.map(HostPort::toString).orElse("off");
+            }
+
+            @Override
+            public String describe() {
+                return "host:port or off";
+            }
+        };
+    }
+
+    /**
+     * A file path or {@code off}.
+     *
+     * @return the type; {@code off} is empty
+     */
+    public static ValueType<Optional<Path>> pathOrOff() {
+        return new ValueType<>() {
+            @Override
+            public Optional<Path> parse(String raw) {
+                if (raw.equals("off")) {
+                    return Optional.empty();
+                }
+                return Optional.of(path(raw, "expected a file path or \"off\""));
+            }
+
+            @Override
+            public String format(Optional<Path> v) {
+                return v.map(Path::toString).orElse("off");
+            }
+
+            @Override
+            public String describe() {
+                return "path or off";
+            }
+        };
+    }
+
+    /**
+     * The unix socket: an absolute path of at most 107 bytes, {@code off} or {@code auto}.
+     *
+     * @return the type
+     */
+    public static ValueType<SocketLocation> socket() {
+        final String expected = "expected an absolute path, \"auto\" or \"off\"";
+        return new ValueType<>() {
+            @Override
+            public SocketLocation parse(String raw) {
+                if (raw.equals("auto")) {
+                    return SocketLocation.AUTO;
+                }
+                if (raw.equals("off")) {
+                    return SocketLocation.OFF;
+                }
+                Path p = path(raw, expected);
+                if (!p.isAbsolute()) {
+                    throw new IllegalArgumentException(expected);
+                }
+                int bytes = raw.getBytes(StandardCharsets.UTF_8).length;
+                if (bytes > MAX_SOCKET_PATH_BYTES) {
+                    throw new IllegalArgumentException("a unix socket path is at most " + MAX_SOCKET_PATH_BYTES
+                            + " bytes; this one is " + bytes);
+                }
+                return new SocketLocation(SocketLocation.Mode.PATH, p);
+            }
+
+            @Override
+            public String format(SocketLocation v) {
+                return v.toString();
+            }
+
+            @Override
+            public String describe() {
+                return "absolute path, auto or off";
+            }
+        };
+    }
+
+    /**
+     * Unix permission bits in octal, e.g. {@code 0660}.
+     *
+     * @return the type
+     */
+    public static ValueType<Integer> fileMode() {
+        return new ValueType<>() {
+            @Override
+            public Integer parse(String raw) {
+                if (!MODE.matcher(raw).matches()) {
+                    throw new IllegalArgumentException("expected octal permission bits like 0660");
+                }
+                return Integer.parseInt(raw, 8);
+            }
+
+            @Override
+            public String format(Integer v) {
+                return String.format(Locale.ROOT, "0%03o", v);
+            }
+
+            @Override
+            public String describe() {
+                return "octal mode";
+            }
+        };
+    }
+
+    /**
+     * The log level: {@code debug}, {@code info}, {@code warn} or {@code error}.
+     *
+     * @return the type
+     */
+    public static ValueType<LogLevel> logLevel() {
+        return new ValueType<>() {
+            @Override
+            public LogLevel parse(String raw) {
+                for (LogLevel l : LogLevel.values()) {
+                    if (l.configName().equals(raw.toLowerCase(Locale.ROOT))) {
+                        return l;
+                    }
+                }
+                throw new IllegalArgumentException("expected debug, info, warn or error");
+            }
+
+            @Override
+            public String format(LogLevel v) {
+                return v.configName();
+            }
+
+            @Override
+            public String describe() {
+                return "debug|info|warn|error";
+            }
+        };
+    }
+
+    /**
+     * A daemon id: letters, digits, '.', '_' and '-', starting with a letter or digit, at
+     * most 253 characters (a host name fits).
+     *
+     * @return the type
+     */
+    public static ValueType<String> daemonId() {
+        return new ValueType<>() {
+            @Override
+            public String parse(String raw) {
+                if (!DAEMON_ID.matcher(raw).matches()) {
+                    throw new IllegalArgumentException(
+                            "expected letters, digits, '.', '_' or '-' (at most 253, starting with a letter or digit)");
+                }
+                return raw;
+            }
+
+            @Override
+            public String format(String v) {
+                return v;
+            }
+
+            @Override
+            public String describe() {
+                return "name";
+            }
+        };
+    }
+
+    private static Path path(String raw, String expected) {
+        if (raw.isEmpty() || raw.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(expected);
+        }
+        try {
+            return Path.of(raw);
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException(expected, e);
+        }
+    }
+}

@@ -1,0 +1,441 @@
+package io.weft.daemon.core;
+
+import io.weft.api.v1.ContextEvent;
+import io.weft.api.v1.ContextObject;
+import io.weft.api.v1.ListObjectsResponse;
+import io.weft.api.v1.ObjectState;
+import io.weft.daemon.view.ObjectSelector;
+import io.weft.daemon.view.Projector;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.logging.Logger;
+import org.agrona.concurrent.Agent;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The one thread that owns all mutable state (DESIGN §3): the collator, the watchers, the sinks'
+ * offsets and the pending flushes. Other threads reach it only through {@link Inbound} and read it
+ * only through the published {@link #status()}.
+ *
+ * <p>{@link #doWork()} reads the clock once, runs each duty with a named limit and returns the work
+ * done, so that an idle strategy can back off when there is none. It can be driven from a test
+ * thread with a fake clock.
+ */
+public final class BrokerAgent implements Agent {
+
+    private static final Logger LOG = Logger.getLogger("broker");
+
+    private final BrokerSettings settings;
+    private final Clock clock;
+    private final Inbound inbound;
+    private final EventSink[] sinks;
+    private final long[] sinkLastOffered;
+    private final long[] sinkDrops;
+    private final AtomicLongArray publishedLastOffered;
+    private final Collator collator;
+    private final Subscriptions subscriptions;
+    private final ArrayList<ClientSession> carried = new ArrayList<>();
+    private final ArrayList<PendingFlush> pendingFlushes = new ArrayList<>();
+    private final LatencyWatch latencyWatch;
+    private final ClientSession systemSession = new ClientSession("weftd");
+
+    private long cycle;
+    private long nowNs;
+    private long nowUnixNanos;
+    private long sinkSeq;
+    private int carriedCommands;
+    private long nextStatusNs;
+    private long eventsIn;
+    private long flushesTimedOut;
+    private long flushesRefused;
+    private long watchersRefused;
+    private volatile BrokerStatus status = BrokerStatus.EMPTY;
+    private volatile boolean quiescent = true;
+
+    /**
+     * @param sinks every destination of applied events; started and closed by the caller
+     */
+    public BrokerAgent(BrokerSettings settings, Clock clock, Inbound inbound, List<EventSink> sinks) {
+        this.settings = settings;
+        this.clock = clock;
+        this.inbound = inbound;
+        this.sinks = sinks.toArray(new EventSink[0]);
+        this.sinkLastOffered = new long[this.sinks.length];
+        this.sinkDrops = new long[this.sinks.length];
+        this.publishedLastOffered = new AtomicLongArray(this.sinks.length);
+        this.subscriptions = new Subscriptions(settings.maxWatchers());
+        this.collator = new Collator(
+                settings.liveMax(),
+                settings.liveTtlNs(),
+                settings.finishedMax(),
+                settings.daemonId(),
+                subscriptions::onExpired);
+        this.latencyWatch = new LatencyWatch(settings.slowCycleNs(), clock.nanoTime());
+    }
+
+    @Override
+    public String roleName() {
+        return "weft-broker";
+    }
+
+    @Override
+    public int doWork() {
+        final long startNs = clock.nanoTime();
+        nowNs = startNs;
+        nowUnixNanos = clock.epochNanos();
+        cycle++;
+        String longestDuty = "";
+        long longestNs = 0;
+        long t = startNs;
+        int work = 0;
+
+        work += expireFlushes();
+        work += drainCarried(settings.clientDrainLimit());
+        long t1 = clock.nanoTime();
+        if (t1 - t > longestNs) {
+            longestNs = t1 - t;
+            longestDuty = "carried";
+        }
+        int inboundWork = drainInbound(settings.inboundDrainLimit());
+        work += inboundWork;
+        long t2 = clock.nanoTime();
+        if (t2 - t1 > longestNs) {
+            longestNs = t2 - t1;
+            longestDuty = "inbound";
+        }
+        work += completeFlushes();
+        work += collator.expireIdle(nowNs, BrokerSettings.EXPIRY_DRAIN_LIMIT);
+        long t3 = clock.nanoTime();
+        if (t3 - t2 > longestNs) {
+            longestNs = t3 - t2;
+            longestDuty = "expiry";
+        }
+        if (nowNs - nextStatusNs >= 0) {
+            publishStatus();
+            nextStatusNs = nowNs + BrokerSettings.STATUS_INTERVAL_NS;
+        }
+        quiescent = inboundWork < settings.inboundDrainLimit() && carriedCommands == 0;
+        if (work > 0) {
+            latencyWatch.onCycle(startNs, clock.nanoTime(), longestDuty, longestNs, work);
+        }
+        return work;
+    }
+
+    /** The last published picture of broker state. Any thread. */
+    public BrokerStatus status() {
+        return status;
+    }
+
+    /**
+     * True when the last cycle left no inbound or carried commands and every sink has confirmed
+     * everything offered to it. Used by the SIGTERM drain. Any thread.
+     */
+    public boolean isDrained() {
+        if (!quiescent || inbound.depth() > 0) {
+            return false;
+        }
+        for (int i = 0; i < sinks.length; i++) {
+            if (sinks[i].confirmedSeq() < publishedLastOffered.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The session of commands the daemon makes itself. */
+    public ClientSession systemSession() {
+        return systemSession;
+    }
+
+    // ---- duties ----
+
+    private int drainInbound(int limit) {
+        return inbound.drain(this::onCommand, limit);
+    }
+
+    private void onCommand(Command command) {
+        ClientSession s = command.session();
+        if (!s.carry.isEmpty() || s.takeTurn(cycle) >= settings.clientDrainLimit()) {
+            s.carry.addLast(command);
+            carriedCommands++;
+            if (!s.inCarryList) {
+                s.inCarryList = true;
+                carried.add(s);
+            }
+            return;
+        }
+        process(command);
+    }
+
+    /** Serves clients held back by the fairness limit, round-robin, before new commands. */
+    private int drainCarried(int perClientLimit) {
+        if (carried.isEmpty()) {
+            return 0;
+        }
+        int work = 0;
+        Iterator<ClientSession> it = carried.iterator();
+        while (it.hasNext()) {
+            ClientSession s = it.next();
+            for (int n = 0; n < perClientLimit && !s.carry.isEmpty(); n++) {
+                s.takeTurn(cycle);
+                carriedCommands--;
+                process(s.carry.pollFirst());
+                work++;
+            }
+            if (s.carry.isEmpty()) {
+                s.inCarryList = false;
+                it.remove();
+            }
+        }
+        return work;
+    }
+
+    private void process(Command command) {
+        command.session().release();
+        if (command instanceof Command.Publish p) {
+            onPublish(p);
+        } else if (command instanceof Command.Flush f) {
+            onFlush(f);
+        } else if (command instanceof Command.GetObject g) {
+            onGetObject(g);
+        } else if (command instanceof Command.ListObjects l) {
+            onListObjects(l);
+        } else if (command instanceof Command.StartWatch w) {
+            onStartWatch(w);
+        }
+    }
+
+    private void onPublish(Command.Publish p) {
+        List<ContextEvent> events = p.events();
+        for (int i = 0, n = events.size(); i < n; i++) {
+            eventsIn++;
+            Collator.Applied a = collator.apply(events.get(i), nowNs, nowUnixNanos);
+            if (a.event == null) {
+                continue;
+            }
+            subscriptions.onApplied(a, collator, nowUnixNanos);
+            if (sinks.length > 0) {
+                toSinks(a);
+            }
+        }
+        p.session().lastAppliedBatchSeq = p.batchSeq();
+    }
+
+    private void toSinks(Collator.Applied a) {
+        ObjectState end = a.ended == null ? ObjectState.OBJECT_STATE_UNSPECIFIED : a.ended.getState();
+        double elapsed = a.ended == null ? 0 : a.ended.getElapsedSeconds();
+        SinkEvent e = new SinkEvent(++sinkSeq, a.event, a.headers, end, elapsed);
+        for (int i = 0; i < sinks.length; i++) {
+            if (sinks[i].offer(e)) {
+                sinkLastOffered[i] = e.seq();
+                publishedLastOffered.lazySet(i, e.seq());
+            } else {
+                sinkDrops[i]++;
+            }
+        }
+    }
+
+    private void onFlush(Command.Flush f) {
+        PendingFlush pf = new PendingFlush(f, sinkLastOffered.clone(), nowNs + f.timeoutNs());
+        if (pf.pending(sinks) == 0) {
+            f.listener().onFlushed(f.token(), true, 0);
+            return;
+        }
+        if (pendingFlushes.size() >= settings.maxPendingFlushes()) {
+            flushesRefused++;
+            f.listener().onFlushed(f.token(), false, pf.pending(sinks));
+            return;
+        }
+        pendingFlushes.add(pf);
+    }
+
+    private int completeFlushes() {
+        if (pendingFlushes.isEmpty()) {
+            return 0;
+        }
+        int done = 0;
+        for (Iterator<PendingFlush> it = pendingFlushes.iterator(); it.hasNext(); ) {
+            PendingFlush pf = it.next();
+            if (pf.pending(sinks) == 0) {
+                it.remove();
+                pf.flush.listener().onFlushed(pf.flush.token(), true, 0);
+                done++;
+            }
+        }
+        return done;
+    }
+
+    private int expireFlushes() {
+        if (pendingFlushes.isEmpty()) {
+            return 0;
+        }
+        int done = 0;
+        for (Iterator<PendingFlush> it = pendingFlushes.iterator(); it.hasNext(); ) {
+            PendingFlush pf = it.next();
+            if (nowNs - pf.deadlineNs >= 0) {
+                it.remove();
+                flushesTimedOut++;
+                pf.flush.listener().onFlushed(pf.flush.token(), false, pf.pending(sinks));
+                done++;
+            }
+        }
+        return done;
+    }
+
+    /** Gives up every pending flush; called once the broker has stopped. */
+    public void abandonFlushes() {
+        for (PendingFlush pf : pendingFlushes) {
+            pf.flush.listener().onFlushed(pf.flush.token(), false, pf.pending(sinks));
+        }
+        pendingFlushes.clear();
+    }
+
+    private void onGetObject(Command.GetObject g) {
+        LiveObject obj = collator.live(g.id());
+        ContextObject found = obj != null ? collator.snapshot(obj, nowUnixNanos) : collator.finished(g.id());
+        if (found != null && !g.projector().isIdentity()) {
+            found = found.toBuilder().setFields(g.projector().apply(found.getFields())).build();
+        }
+        g.reply().accept(Optional.ofNullable(found));
+    }
+
+    private void onListObjects(Command.ListObjects l) {
+        ObjectSelector sel = l.selector();
+        Projector proj = l.projector();
+        ListObjectsResponse.Builder out = ListObjectsResponse.newBuilder();
+        int room = l.pageSize();
+        PageCursor cursor = l.after();
+        String lastId = null;
+        boolean more = false;
+        if (!cursor.inFinished() && sel.matchesState(ObjectState.OBJECT_STATE_LIVE)) {
+            for (LiveObject obj : collator.liveAfter(cursor.afterId()).values()) {
+                if (!sel.matches(obj.routingKey, obj.headers)) {
+                    continue;
+                }
+                if (room == 0) {
+                    more = true;
+                    break;
+                }
+                out.addObjects(project(collator.snapshot(obj, nowUnixNanos), proj));
+                lastId = obj.id;
+                room--;
+            }
+            if (more) {
+                l.reply().accept(out.setNextPageToken(new PageCursor(false, lastId).encode()).build());
+                return;
+            }
+        }
+        String after = cursor.inFinished() ? cursor.afterId() : null;
+        lastId = null;
+        for (ContextObject obj : collator.finishedAfter(after).values()) {
+            if (!sel.matchesState(obj.getState()) || !sel.matches(obj.getRoutingKey(), obj.getHeadersMap())) {
+                continue;
+            }
+            if (room == 0) {
+                more = true;
+                break;
+            }
+            out.addObjects(project(obj, proj));
+            lastId = obj.getId();
+            room--;
+        }
+        if (more) {
+            out.setNextPageToken(new PageCursor(true, lastId).encode());
+        }
+        l.reply().accept(out.build());
+    }
+
+    private static ContextObject project(ContextObject obj, Projector proj) {
+        return proj.isIdentity() ? obj : obj.toBuilder().setFields(proj.apply(obj.getFields())).build();
+    }
+
+    private void onStartWatch(Command.StartWatch w) {
+        Watcher watcher = w.watcher();
+        if (watcher.isCancelled()) {
+            return;
+        }
+        subscriptions.removeCancelled();
+        if (!subscriptions.add(watcher)) {
+            watchersRefused++;
+            watcher.refuse();
+            watcher.wake();
+            return;
+        }
+        if (watcher.includeLive() && watcher.mode() == io.weft.api.v1.WatchMode.WATCH_MODE_OBJECTS) {
+            subscriptions.sendInitialLive(watcher, collator, nowUnixNanos);
+            watcher.wake();
+        }
+    }
+
+    private void publishStatus() {
+        subscriptions.removeCancelled();
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("events_in", eventsIn);
+        c.put("events_applied", collator.appliedCount);
+        c.put("events_duplicate", collator.duplicates);
+        c.put("objects_partial", collator.partials);
+        c.put("objects_late_birth", collator.lateBirths);
+        c.put("objects_expired_ttl", collator.expiredTtl);
+        c.put("objects_expired_cap", collator.expiredCap);
+        c.put("finished_evicted", collator.finishedRing().evicted);
+        c.put("flushes_timed_out", flushesTimedOut);
+        c.put("flushes_refused", flushesRefused);
+        c.put("watchers_refused", watchersRefused);
+        c.put("broker_slow_cycles", latencyWatch.slowCycles());
+        for (int i = 0; i < sinks.length; i++) {
+            c.put("sink_" + sinks[i].name() + "_dropped_full", sinkDrops[i]);
+        }
+        Histogram h = latencyWatch.recent();
+        status = new BrokerStatus(
+                collator.liveCount(),
+                collator.finishedRing().size(),
+                carriedCommands,
+                pendingFlushes.size(),
+                List.copyOf(subscriptions.all()),
+                Map.copyOf(c),
+                h.getValueAtPercentile(50),
+                h.getValueAtPercentile(99),
+                h.getMaxValue());
+    }
+
+    /** The live-object cap, for queue reports. */
+    public int liveMax() {
+        return collator.liveMax();
+    }
+
+    /** The finished ring's capacity, for queue reports. */
+    public int finishedMax() {
+        return collator.finishedRing().capacity();
+    }
+
+    @Override
+    public void onClose() {
+        LOG.fine("msg=\"broker stopped\"");
+    }
+
+    /** A flush waiting for its sinks. */
+    private static final class PendingFlush {
+        final Command.Flush flush;
+        final long[] targets;
+        final long deadlineNs;
+
+        PendingFlush(Command.Flush flush, long[] targets, long deadlineNs) {
+            this.flush = flush;
+            this.targets = targets;
+            this.deadlineNs = deadlineNs;
+        }
+
+        long pending(EventSink[] sinks) {
+            long worst = 0;
+            for (int i = 0; i < sinks.length; i++) {
+                worst = Math.max(worst, targets[i] - sinks[i].confirmedSeq());
+            }
+            return worst;
+        }
+    }
+}

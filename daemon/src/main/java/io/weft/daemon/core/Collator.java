@@ -1,0 +1,329 @@
+package io.weft.daemon.core;
+
+import io.weft.api.v1.ContextEvent;
+import io.weft.api.v1.ContextObject;
+import io.weft.api.v1.EventKind;
+import io.weft.api.v1.ObjectState;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * Reconstructs objects from their events (DESIGN §5). Broker-owned; not thread-safe.
+ *
+ * <ul>
+ *   <li>Live objects are kept by id, with an index by id for paging and a least-recently-updated
+ *       list for expiry: idle past {@code liveTtlNs}, or the oldest beyond {@code liveMax}, are
+ *       expired (state EXPIRED) — memory stays bounded.
+ *   <li>{@code seq} orders and de-duplicates: an event whose seq is not above the object's last is a
+ *       duplicate, as is a replay of an object already finished (an SDK resending after a
+ *       reconnect). Exception: a late BORN for a partial object fills in the fields the object lacks.
+ *   <li>An event for an unknown id starts a {@code partial} object.
+ *   <li>FINISHED, TRANSIENT and expiry move the object to the {@link FinishedRing}.
+ * </ul>
+ */
+final class Collator {
+
+    /** What the last {@link #apply} did; reused to keep the hot path allocation-free. */
+    static final class Applied {
+        /** The event as applied (seq and time filled in), or null when it was a duplicate. */
+        ContextEvent event;
+        /** The object after the event, while it is still live; null once it ended. */
+        LiveObject live;
+        /** The final object, when this event ended it. */
+        ContextObject ended;
+        /** The object's headers (events after BORN may carry none). */
+        Map<String, String> headers;
+    }
+
+    private final int liveMax;
+    private final long liveTtlNs;
+    private final String daemonId;
+    private final Consumer<ContextObject> onExpired;
+    private final HashMap<String, LiveObject> live = new HashMap<>();
+    private final TreeMap<String, LiveObject> liveById = new TreeMap<>();
+    private final FinishedRing finished;
+    private final Applied applied = new Applied();
+    private LiveObject lruHead;
+    private LiveObject lruTail;
+
+    long appliedCount;
+    long duplicates;
+    long partials;
+    long lateBirths;
+    long expiredTtl;
+    long expiredCap;
+
+    /**
+     * @param onExpired told of every object expired by TTL or cap (broker thread)
+     */
+    Collator(int liveMax, long liveTtlNs, int finishedMax, String daemonId, Consumer<ContextObject> onExpired) {
+        this.liveMax = liveMax;
+        this.liveTtlNs = liveTtlNs;
+        this.daemonId = daemonId;
+        this.onExpired = onExpired;
+        this.finished = new FinishedRing(finishedMax);
+    }
+
+    /**
+     * Applies one validated event.
+     *
+     * @param nowNs the broker's monotonic time, for idle expiry
+     * @param nowUnixNanos wall time, for events that carry none
+     */
+    Applied apply(ContextEvent event, long nowNs, long nowUnixNanos) {
+        Applied a = applied;
+        a.event = null;
+        a.live = null;
+        a.ended = null;
+        a.headers = event.getHeadersMap();
+        EventKind kind = event.getKind();
+        LiveObject obj = live.get(event.getId());
+
+        if (kind == EventKind.EVENT_KIND_TRANSIENT) {
+            if (isReplay(event, obj)) {
+                duplicates++;
+                return a;
+            }
+            ContextEvent e = normalize(event, 1, nowUnixNanos);
+            LiveObject o = new LiveObject(e.getId(), e.getRoutingKey(), e.getHeadersMap());
+            o.startUnixNanos = e.getTimeUnixNanos();
+            stamp(o, e, nowNs);
+            o.merge(e.getFields());
+            return ended(a, e, o, ObjectState.OBJECT_STATE_TRANSIENT);
+        }
+
+        if (obj == null) {
+            if (isReplay(event, null)) {
+                duplicates++;
+                return a;
+            }
+            ContextEvent e = normalize(event, 1, nowUnixNanos);
+            obj = create(e, nowNs);
+            if (kind != EventKind.EVENT_KIND_BORN) {
+                obj.partial = true;
+                partials++;
+            }
+            return applyTo(a, obj, e, nowNs);
+        }
+
+        if (event.getSeq() != 0 && event.getSeq() <= obj.lastSeq) {
+            if (kind == EventKind.EVENT_KIND_BORN && obj.partial) {
+                obj.mergeAbsent(event.getFields());
+                obj.partial = false;
+                if (event.getTimeUnixNanos() != 0) {
+                    obj.startUnixNanos = Math.min(obj.startUnixNanos, event.getTimeUnixNanos());
+                }
+                if (!event.getHeadersMap().isEmpty()) {
+                    obj.headers = event.getHeadersMap();
+                }
+                lateBirths++;
+                appliedCount++;
+                a.event = event;
+                a.live = obj;
+                a.headers = obj.headers;
+                return a;
+            }
+            duplicates++;
+            return a;
+        }
+        ContextEvent e = normalize(event, obj.lastSeq + 1, nowUnixNanos);
+        return applyTo(a, obj, e, nowNs);
+    }
+
+    private Applied applyTo(Applied a, LiveObject obj, ContextEvent e, long nowNs) {
+        stamp(obj, e, nowNs);
+        touch(obj);
+        if (!e.getHeadersMap().isEmpty()) {
+            obj.headers = e.getHeadersMap();
+        }
+        switch (e.getKind()) {
+            case EVENT_KIND_BORN, EVENT_KIND_UPDATE -> obj.merge(e.getFields());
+            case EVENT_KIND_LOG -> {
+                obj.merge(e.getFields());
+                obj.lastMessage = e.getMessage();
+            }
+            case EVENT_KIND_DELETE -> {
+                for (int i = 0; i < e.getDeletedCount(); i++) {
+                    obj.fields.remove(e.getDeleted(i));
+                }
+            }
+            case EVENT_KIND_FINISHED -> {
+                obj.merge(e.getFields());
+                removeLive(obj);
+                return ended(a, e, obj, ObjectState.OBJECT_STATE_FINISHED);
+            }
+            default -> throw new IllegalStateException("validated event has kind " + e.getKind());
+        }
+        appliedCount++;
+        a.event = e;
+        a.live = obj;
+        a.headers = obj.headers;
+        return a;
+    }
+
+    private Applied ended(Applied a, ContextEvent e, LiveObject obj, ObjectState state) {
+        ContextObject done = obj.snapshot(state, e.getTimeUnixNanos(), e.getTimeUnixNanos(), daemonId);
+        finished.add(done);
+        appliedCount++;
+        a.event = e;
+        a.ended = done;
+        a.headers = obj.headers;
+        return a;
+    }
+
+    /**
+     * True when the event replays an object that already ended: its seq is not above the ended
+     * object's last, and a BORN/TRANSIENT also carries the same start time (a new object reusing a
+     * custom id starts again at seq 1 but at a later time).
+     */
+    private boolean isReplay(ContextEvent event, LiveObject liveObj) {
+        if (liveObj != null || event.getSeq() == 0) {
+            return false;
+        }
+        ContextObject done = finished.get(event.getId());
+        if (done == null || event.getSeq() > done.getLastSeq()) {
+            return false;
+        }
+        EventKind kind = event.getKind();
+        if (kind == EventKind.EVENT_KIND_BORN || kind == EventKind.EVENT_KIND_TRANSIENT) {
+            return event.getTimeUnixNanos() == done.getStartUnixNanos();
+        }
+        return true;
+    }
+
+    private LiveObject create(ContextEvent e, long nowNs) {
+        if (live.size() >= liveMax) {
+            expiredCap++;
+            expire(lruHead);
+        }
+        LiveObject obj = new LiveObject(e.getId(), e.getRoutingKey(), e.getHeadersMap());
+        obj.startUnixNanos = e.getTimeUnixNanos();
+        obj.touchedNs = nowNs;
+        live.put(obj.id, obj);
+        liveById.put(obj.id, obj);
+        linkLast(obj);
+        return obj;
+    }
+
+    private static void stamp(LiveObject obj, ContextEvent e, long nowNs) {
+        obj.lastSeq = e.getSeq();
+        obj.updatedUnixNanos = e.getTimeUnixNanos();
+        obj.touchedNs = nowNs;
+        obj.eventCount++;
+        obj.routingKey = e.getRoutingKey();
+    }
+
+    private static ContextEvent normalize(ContextEvent e, long nextSeq, long nowUnixNanos) {
+        if (e.getSeq() != 0 && e.getTimeUnixNanos() != 0) {
+            return e;
+        }
+        ContextEvent.Builder b = e.toBuilder();
+        if (e.getSeq() == 0) {
+            b.setSeq(nextSeq);
+        }
+        if (e.getTimeUnixNanos() == 0) {
+            b.setTimeUnixNanos(nowUnixNanos);
+        }
+        return b.build();
+    }
+
+    /**
+     * Expires objects idle longer than the TTL, oldest first, at most {@code limit} of them.
+     *
+     * @return how many were expired
+     */
+    int expireIdle(long nowNs, int limit) {
+        int n = 0;
+        while (n < limit && lruHead != null && nowNs - lruHead.touchedNs - liveTtlNs > 0) {
+            expiredTtl++;
+            expire(lruHead);
+            n++;
+        }
+        return n;
+    }
+
+    private void expire(LiveObject obj) {
+        removeLive(obj);
+        ContextObject done = obj.snapshot(ObjectState.OBJECT_STATE_EXPIRED, obj.updatedUnixNanos, 0, daemonId);
+        finished.add(done);
+        onExpired.accept(done);
+    }
+
+    private void removeLive(LiveObject obj) {
+        live.remove(obj.id);
+        liveById.remove(obj.id);
+        unlink(obj);
+    }
+
+    private void touch(LiveObject obj) {
+        if (obj != lruTail) {
+            unlink(obj);
+            linkLast(obj);
+        }
+    }
+
+    private void linkLast(LiveObject obj) {
+        obj.lruPrev = lruTail;
+        obj.lruNext = null;
+        if (lruTail == null) {
+            lruHead = obj;
+        } else {
+            lruTail.lruNext = obj;
+        }
+        lruTail = obj;
+    }
+
+    private void unlink(LiveObject obj) {
+        LiveObject prev = obj.lruPrev;
+        LiveObject next = obj.lruNext;
+        if (prev == null) {
+            lruHead = next;
+        } else {
+            prev.lruNext = next;
+        }
+        if (next == null) {
+            lruTail = prev;
+        } else {
+            next.lruPrev = prev;
+        }
+        obj.lruPrev = null;
+        obj.lruNext = null;
+    }
+
+    LiveObject live(String id) {
+        return live.get(id);
+    }
+
+    ContextObject finished(String id) {
+        return finished.get(id);
+    }
+
+    /** Live objects in id order, after {@code afterId} (exclusive; null = from the start). */
+    NavigableMap<String, LiveObject> liveAfter(String afterId) {
+        return afterId == null ? liveById : liveById.tailMap(afterId, false);
+    }
+
+    /** Finished objects in id order, after {@code afterId} (exclusive; null = from the start). */
+    NavigableMap<String, ContextObject> finishedAfter(String afterId) {
+        return finished.after(afterId);
+    }
+
+    int liveCount() {
+        return live.size();
+    }
+
+    int liveMax() {
+        return liveMax;
+    }
+
+    FinishedRing finishedRing() {
+        return finished;
+    }
+
+    ContextObject snapshot(LiveObject obj, long nowUnixNanos) {
+        return obj.snapshot(ObjectState.OBJECT_STATE_LIVE, 0, nowUnixNanos, daemonId);
+    }
+}

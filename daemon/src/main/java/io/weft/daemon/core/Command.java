@@ -1,0 +1,60 @@
+package io.weft.daemon.core;
+
+import io.weft.api.v1.ContextEvent;
+import io.weft.api.v1.ContextObject;
+import io.weft.api.v1.ListObjectsResponse;
+import io.weft.daemon.view.ObjectSelector;
+import io.weft.daemon.view.Projector;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Work handed to the broker thread through {@link Inbound}. Every command belongs to a
+ * {@link ClientSession}, whose order the broker preserves. Reply callbacks run on the broker thread
+ * and must not block: the gRPC layer hands the reply to its own executor.
+ */
+public sealed interface Command {
+
+    /** The client whose lane this command travels in. */
+    ClientSession session();
+
+    /** A batch of validated events. */
+    record Publish(ClientSession session, long batchSeq, List<ContextEvent> events) implements Command {}
+
+    /**
+     * Completes once everything the session sent before it reached every sink, or after
+     * {@code timeoutNs}.
+     */
+    record Flush(ClientSession session, long token, long timeoutNs, FlushListener listener)
+            implements Command {}
+
+    /** Looks up one object, live first, then finished. */
+    record GetObject(
+            ClientSession session, String id, Projector projector, Consumer<Optional<ContextObject>> reply)
+            implements Command {}
+
+    /** Lists objects in page order (live by id, then finished by id). */
+    record ListObjects(
+            ClientSession session,
+            ObjectSelector selector,
+            Projector projector,
+            int pageSize,
+            PageCursor after,
+            Consumer<ListObjectsResponse> reply)
+            implements Command {}
+
+    /** Registers a watcher; it is removed by cancelling it. */
+    record StartWatch(ClientSession session, Watcher watcher) implements Command {}
+
+    /** Told when a flush is done. Runs on the broker thread; must not block. */
+    @FunctionalInterface
+    interface FlushListener {
+        /**
+         * @param token the flush's token
+         * @param complete true when every sink has everything; false on timeout or shutdown
+         * @param pending events still on their way to a sink
+         */
+        void onFlushed(long token, boolean complete, long pending);
+    }
+}

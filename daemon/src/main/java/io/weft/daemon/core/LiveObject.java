@@ -1,0 +1,71 @@
+package io.weft.daemon.core;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.weft.api.v1.ContextObject;
+import io.weft.api.v1.ObjectState;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A live object being collated. Broker-owned and mutable; {@link #snapshot} turns it into the
+ * immutable proto served to views. It is also a node of the collator's least-recently-updated list.
+ */
+final class LiveObject {
+
+    final String id;
+    String routingKey;
+    Map<String, String> headers;
+    final LinkedHashMap<String, Value> fields = new LinkedHashMap<>();
+    boolean partial;
+    long startUnixNanos;
+    long updatedUnixNanos;
+    long lastSeq;
+    long eventCount;
+    String lastMessage = "";
+    long touchedNs;
+    LiveObject lruPrev;
+    LiveObject lruNext;
+
+    LiveObject(String id, String routingKey, Map<String, String> headers) {
+        this.id = id;
+        this.routingKey = routingKey;
+        this.headers = headers;
+    }
+
+    void merge(Struct changed) {
+        if (changed.getFieldsCount() == 0) {
+            return;
+        }
+        for (Map.Entry<String, Value> e : changed.getFieldsMap().entrySet()) {
+            fields.put(e.getKey(), e.getValue());
+        }
+    }
+
+    /** Adds fields absent from this object: a late BORN must not overwrite newer values. */
+    void mergeAbsent(Struct older) {
+        for (Map.Entry<String, Value> e : older.getFieldsMap().entrySet()) {
+            fields.putIfAbsent(e.getKey(), e.getValue());
+        }
+    }
+
+    ContextObject snapshot(ObjectState state, long endUnixNanos, long nowUnixNanos, String daemonId) {
+        long end = endUnixNanos != 0 ? endUnixNanos : nowUnixNanos;
+        return ContextObject.newBuilder()
+                .setId(id)
+                .setRoutingKey(routingKey)
+                .putAllHeaders(headers)
+                .setFields(Struct.newBuilder().putAllFields(fields))
+                .setState(state)
+                .setPartial(partial)
+                .setStartUnixNanos(startUnixNanos)
+                .setUpdatedUnixNanos(updatedUnixNanos)
+                .setEndUnixNanos(endUnixNanos)
+                .setElapsedSeconds(Math.max(0, end - startUnixNanos) / 1e9)
+                .setLastSeq(lastSeq)
+                .setEventCount(eventCount)
+                .setLastMessage(lastMessage)
+                .setDaemonId(daemonId)
+                .build();
+    }
+}

@@ -1,0 +1,210 @@
+package io.weft.daemon.grpc;
+
+import com.google.protobuf.ListValue;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.weft.api.v1.ContextEvent;
+import io.weft.api.v1.ErrorReason;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * Checks one event against DESIGN §5 before it is queued, on the gRPC thread that received it, so
+ * that the broker only ever sees valid events.
+ */
+public final class EventValidator {
+
+    private final EventLimits limits;
+
+    /** @param limits the configured limits */
+    public EventValidator(EventLimits limits) {
+        this.limits = limits;
+    }
+
+    /**
+     * @param path how to name the event in a violation, e.g. {@code events[3]}
+     * @return the first thing wrong with the event, or null when it is valid
+     */
+    public Violation check(ContextEvent e, String path) {
+        int size = e.getSerializedSize();
+        if (size > limits.eventBytes()) {
+            return new Violation(ErrorReason.ERROR_REASON_EVENT_TOO_LARGE, path,
+                    "event is " + size + " bytes; the limit is " + limits.eventBytes());
+        }
+        String idProblem = checkId(e.getId());
+        if (idProblem != null) {
+            return new Violation(ErrorReason.ERROR_REASON_INVALID_ID, path + ".id", idProblem);
+        }
+        String rkProblem = checkRoutingKey(e.getRoutingKey());
+        if (rkProblem != null) {
+            return new Violation(ErrorReason.ERROR_REASON_INVALID_ROUTING_KEY, path + ".routing_key", rkProblem);
+        }
+        switch (e.getKind()) {
+            case EVENT_KIND_BORN, EVENT_KIND_UPDATE, EVENT_KIND_LOG, EVENT_KIND_DELETE,
+                    EVENT_KIND_FINISHED, EVENT_KIND_TRANSIENT -> { }
+            default -> {
+                return new Violation(ErrorReason.ERROR_REASON_INVALID_KIND, path + ".kind",
+                        "kind must be one of BORN, UPDATE, LOG, DELETE, FINISHED, TRANSIENT; got "
+                                + e.getKindValue());
+            }
+        }
+        if (e.getHeadersCount() > limits.headers()) {
+            return new Violation(ErrorReason.ERROR_REASON_TOO_MANY_HEADERS, path + ".headers",
+                    e.getHeadersCount() + " headers; the limit is " + limits.headers());
+        }
+        for (Map.Entry<String, String> h : e.getHeadersMap().entrySet()) {
+            String problem = checkHeader(h.getKey(), h.getValue());
+            if (problem != null) {
+                return new Violation(ErrorReason.ERROR_REASON_INVALID_HEADER,
+                        path + ".headers[" + h.getKey() + "]", problem);
+            }
+        }
+        Struct fields = e.getFields();
+        if (fields.getFieldsCount() > limits.fields()) {
+            return new Violation(ErrorReason.ERROR_REASON_TOO_MANY_FIELDS, path + ".fields",
+                    fields.getFieldsCount() + " fields; the limit is " + limits.fields());
+        }
+        if (e.getDeletedCount() > limits.fields()) {
+            return new Violation(ErrorReason.ERROR_REASON_TOO_MANY_FIELDS, path + ".deleted",
+                    e.getDeletedCount() + " deleted names; the limit is " + limits.fields());
+        }
+        return checkStruct(fields, path + ".fields", 1);
+    }
+
+    private Violation checkStruct(Struct s, String path, int depth) {
+        if (depth > limits.depth()) {
+            return tooDeep(path);
+        }
+        for (Map.Entry<String, Value> f : s.getFieldsMap().entrySet()) {
+            Violation v = checkValue(f.getValue(), path, f.getKey(), depth);
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    private Violation checkList(ListValue l, String path, int depth) {
+        if (depth > limits.depth()) {
+            return tooDeep(path);
+        }
+        for (int i = 0; i < l.getValuesCount(); i++) {
+            Violation v = checkValue(l.getValues(i), path, i, depth);
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    private Violation checkValue(Value v, String parent, Object key, int depth) {
+        switch (v.getKindCase()) {
+            case NUMBER_VALUE -> {
+                double d = v.getNumberValue();
+                if (Double.isNaN(d) || Double.isInfinite(d)) {
+                    return new Violation(ErrorReason.ERROR_REASON_NOT_JSON, child(parent, key),
+                            d + " is not a JSON number");
+                }
+                return null;
+            }
+            case STRUCT_VALUE -> {
+                return checkStruct(v.getStructValue(), child(parent, key), depth + 1);
+            }
+            case LIST_VALUE -> {
+                return checkList(v.getListValue(), child(parent, key), depth + 1);
+            }
+            case KIND_NOT_SET -> {
+                return new Violation(ErrorReason.ERROR_REASON_NOT_JSON, child(parent, key),
+                        "value has no kind set (use null_value for JSON null)");
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    private Violation tooDeep(String path) {
+        return new Violation(ErrorReason.ERROR_REASON_TOO_DEEP, path,
+                "values are nested deeper than " + limits.depth() + " levels");
+    }
+
+    private static String child(String parent, Object key) {
+        return key instanceof Integer ? parent + "[" + key + "]" : parent + "." + key;
+    }
+
+    /** @return what is wrong with an object id, or null */
+    public static String checkId(String id) {
+        if (id.isEmpty()) {
+            return "id is empty";
+        }
+        if (utf8Length(id) > EventLimits.ID_BYTES) {
+            return "id is longer than " + EventLimits.ID_BYTES + " bytes";
+        }
+        if (hasControl(id)) {
+            return "id contains a control character";
+        }
+        return null;
+    }
+
+    /** @return what is wrong with a routing key, or null */
+    public static String checkRoutingKey(String rk) {
+        if (rk.isEmpty()) {
+            return "routing key is empty";
+        }
+        if (utf8Length(rk) > EventLimits.ROUTING_KEY_BYTES) {
+            return "routing key is longer than " + EventLimits.ROUTING_KEY_BYTES + " bytes";
+        }
+        int wordStart = 0;
+        for (int i = 0; i <= rk.length(); i++) {
+            char c = i < rk.length() ? rk.charAt(i) : '.';
+            if (c == '.') {
+                if (i == wordStart) {
+                    return "routing key '" + rk + "' has an empty word at position " + i;
+                }
+                wordStart = i + 1;
+            } else if (!isWordChar(c)) {
+                return "routing key '" + rk + "' has '" + c + "' at position " + i
+                        + "; words are [A-Za-z0-9_-] separated by dots";
+            }
+        }
+        return null;
+    }
+
+    private static String checkHeader(String name, String value) {
+        if (name.isEmpty()) {
+            return "header name is empty";
+        }
+        if (utf8Length(name) > EventLimits.HEADER_NAME_BYTES || hasControl(name)) {
+            return "header name is longer than " + EventLimits.HEADER_NAME_BYTES
+                    + " bytes or contains a control character";
+        }
+        if (utf8Length(value) > EventLimits.HEADER_VALUE_BYTES || hasControl(value)) {
+            return "header value is longer than " + EventLimits.HEADER_VALUE_BYTES
+                    + " bytes or contains a control character";
+        }
+        return null;
+    }
+
+    private static boolean isWordChar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    }
+
+    private static boolean hasControl(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (Character.isISOControl(s.charAt(i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int utf8Length(String s) {
+        int n = s.length();
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= 0x80) {
+                return s.getBytes(StandardCharsets.UTF_8).length;
+            }
+        }
+        return n;
+    }
+}

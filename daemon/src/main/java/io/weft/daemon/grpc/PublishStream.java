@@ -1,0 +1,231 @@
+package io.weft.daemon.grpc;
+
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.weft.api.v1.ContextEvent;
+import io.weft.api.v1.ErrorReason;
+import io.weft.api.v1.EventRejection;
+import io.weft.api.v1.PublishRequest;
+import io.weft.api.v1.PublishResponse;
+import io.weft.daemon.core.ClientSession;
+import io.weft.daemon.core.Command;
+import io.weft.daemon.core.Inbound;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+
+/**
+ * One {@code ContextService.Publish} stream: validates each batch, queues the valid events, and
+ * answers with cumulative acks. A full inbound queue drops the batch (counted in the ack); an
+ * invalid event is rejected alone (listed in the ack). Acks and flush results are written only
+ * while the stream {@code isReady()}; what cannot be written waits for the ready callback.
+ */
+final class PublishStream implements StreamObserver<PublishRequest> {
+
+    /** Rejections listed in one ack at most; {@code rejected} counts them all. */
+    static final int MAX_REJECTIONS_PER_ACK = 16;
+    /** How long a flush requested in-stream may wait for the sinks. */
+    static final long STREAM_FLUSH_TIMEOUT_NS = 60_000_000_000L;
+
+    private final ServerCallStreamObserver<PublishResponse> out;
+    private final Inbound inbound;
+    private final Sessions sessions;
+    private final EventValidator validator;
+    private final Errors errors;
+    private final Executor replies;
+
+    private volatile ClientSession session;
+    // Guarded by this.
+    private long accepted;
+    private long dropped;
+    private long rejected;
+    private long lastBatchSeq;
+    private boolean dirty;
+    private boolean ended;
+    private boolean halfClosed;
+    private int outstandingFlushes;
+    private final ArrayList<EventRejection> rejections = new ArrayList<>();
+    private final ArrayDeque<PublishResponse> flushResults = new ArrayDeque<>();
+
+    PublishStream(
+            ServerCallStreamObserver<PublishResponse> out,
+            Inbound inbound,
+            Sessions sessions,
+            EventValidator validator,
+            Errors errors,
+            Executor replies) {
+        this.out = out;
+        this.inbound = inbound;
+        this.sessions = sessions;
+        this.validator = validator;
+        this.errors = errors;
+        this.replies = replies;
+        out.setOnReadyHandler(this::sendPending);
+        out.setOnCancelHandler(this::onCancelled);
+    }
+
+    @Override
+    public void onNext(PublishRequest req) {
+        if (session == null && !openSession(req.getClientId())) {
+            return;
+        }
+        List<ContextEvent> valid = new ArrayList<>(req.getEventsCount());
+        List<EventRejection> bad = null;
+        for (int i = 0; i < req.getEventsCount(); i++) {
+            ContextEvent e = req.getEvents(i);
+            Violation v = validator.check(e, "events[" + i + "]");
+            if (v == null) {
+                valid.add(e);
+            } else {
+                errors.count(v.reason());
+                if (bad == null) {
+                    bad = new ArrayList<>();
+                }
+                bad.add(EventRejection.newBuilder()
+                        .setBatchSeq(req.getBatchSeq())
+                        .setIndex(i)
+                        .setId(e.getId())
+                        .setReason(v.reason())
+                        .setDescription(v.field() + ": " + v.description())
+                        .build());
+            }
+        }
+        boolean admitted = valid.isEmpty()
+                || inbound.offer(new Command.Publish(session, req.getBatchSeq(), valid)) == Inbound.Refusal.NONE;
+        long token = req.getFlushToken();
+        boolean flushQueued = token != 0
+                && inbound.offer(new Command.Flush(session, token, STREAM_FLUSH_TIMEOUT_NS, this::onFlushed))
+                        == Inbound.Refusal.NONE;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            if (admitted) {
+                accepted += valid.size();
+            } else {
+                dropped += valid.size();
+                errors.count(ErrorReason.ERROR_REASON_QUEUE_FULL);
+            }
+            if (bad != null) {
+                rejected += bad.size();
+                for (EventRejection r : bad) {
+                    if (rejections.size() < MAX_REJECTIONS_PER_ACK) {
+                        rejections.add(r);
+                    }
+                }
+            }
+            // A message that only asks for a flush may carry no batch number: never move backwards.
+            lastBatchSeq = Math.max(lastBatchSeq, req.getBatchSeq());
+            dirty = true;
+            if (token != 0) {
+                if (flushQueued) {
+                    outstandingFlushes++;
+                } else {
+                    flushResults.add(flushResponse(token, false));
+                }
+            }
+        }
+        sendPending();
+    }
+
+    private boolean openSession(String clientId) {
+        String problem = clientId.isEmpty() ? null : EventValidator.checkId(clientId);
+        if (problem != null) {
+            end(errors.error(Status.Code.INVALID_ARGUMENT, ErrorReason.ERROR_REASON_INVALID_ARGUMENT,
+                    "client_id: " + problem.replace("id ", "client id ")));
+            return false;
+        }
+        if (sessions.isDraining()) {
+            endForShutdown();
+            return false;
+        }
+        session = sessions.open(this, clientId);
+        return true;
+    }
+
+    /** Broker thread: must not block, so the result is written from the reply executor. */
+    private void onFlushed(long token, boolean complete, long pending) {
+        replies.execute(() -> {
+            synchronized (this) {
+                outstandingFlushes--;
+                if (!ended) {
+                    flushResults.add(flushResponse(token, complete));
+                }
+            }
+            sendPending();
+        });
+    }
+
+    private PublishResponse flushResponse(long token, boolean complete) {
+        return ack().setFlushedToken(token).setFlushComplete(complete).build();
+    }
+
+    private PublishResponse.Builder ack() {
+        PublishResponse.Builder b = PublishResponse.newBuilder()
+                .setAccepted(accepted)
+                .setDropped(dropped)
+                .setRejected(rejected)
+                .setLastBatchSeq(lastBatchSeq)
+                .addAllRejections(rejections);
+        rejections.clear();
+        dirty = false;
+        return b;
+    }
+
+    private synchronized void sendPending() {
+        if (ended) {
+            return;
+        }
+        while (out.isReady() && (dirty || !flushResults.isEmpty())) {
+            PublishResponse r = flushResults.isEmpty() ? ack().build() : flushResults.poll();
+            out.onNext(r);
+        }
+        if (halfClosed && outstandingFlushes == 0 && flushResults.isEmpty() && !dirty) {
+            ended = true;
+            out.onCompleted();
+        }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        synchronized (this) {
+            ended = true;
+        }
+        sessions.closed(this, session);
+    }
+
+    @Override
+    public void onCompleted() {
+        synchronized (this) {
+            halfClosed = true;
+        }
+        sessions.closed(this, session);
+        sendPending();
+    }
+
+    private void onCancelled() {
+        synchronized (this) {
+            ended = true;
+        }
+        sessions.closed(this, session);
+    }
+
+    /** Ends the stream because the daemon is draining; the SDK reconnects to the next daemon. */
+    void endForShutdown() {
+        end(errors.error(Status.Code.UNAVAILABLE, ErrorReason.ERROR_REASON_SHUTTING_DOWN,
+                "weftd is shutting down; events acknowledged so far will be delivered"));
+    }
+
+    private void end(Throwable status) {
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            out.onError(status);
+        }
+        sessions.closed(this, session);
+    }
+}

@@ -1,0 +1,172 @@
+package io.weft.daemon.grpc;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.weft.api.v1.ErrorReason;
+import io.weft.api.v1.GetObjectRequest;
+import io.weft.api.v1.GetObjectResponse;
+import io.weft.api.v1.ListObjectsRequest;
+import io.weft.api.v1.ListObjectsResponse;
+import io.weft.api.v1.ObjectFilter;
+import io.weft.api.v1.Source;
+import io.weft.api.v1.ViewServiceGrpc;
+import io.weft.api.v1.WatchRequest;
+import io.weft.api.v1.WatchResponse;
+import io.weft.daemon.core.Command;
+import io.weft.daemon.core.Inbound;
+import io.weft.daemon.core.PageCursor;
+import io.weft.daemon.core.Watcher;
+import io.weft.daemon.view.ObjectSelector;
+import io.weft.daemon.view.Projector;
+import java.util.Map;
+
+/** {@code weft.v1.ViewService}: validates and compiles requests, then asks the broker. */
+public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
+
+    /** Page size when the request names none. */
+    static final int DEFAULT_PAGE_SIZE = 100;
+    /** Largest page. */
+    static final int MAX_PAGE_SIZE = 1000;
+    /** Largest watcher buffer a client may ask for. */
+    static final int MAX_WATCH_BUFFER = 65536;
+
+    private final Inbound inbound;
+    private final Sessions sessions;
+    private final Errors errors;
+    private final ReplyExecutor replies;
+    private final int defaultWatchBuffer;
+
+    /**
+     * @param defaultWatchBuffer a watcher's buffer when the request names none
+     */
+    public ViewGrpcService(
+            Inbound inbound, Sessions sessions, Errors errors, ReplyExecutor replies, int defaultWatchBuffer) {
+        this.inbound = inbound;
+        this.sessions = sessions;
+        this.errors = errors;
+        this.replies = replies;
+        this.defaultWatchBuffer = defaultWatchBuffer;
+    }
+
+    @Override
+    public void getObject(GetObjectRequest req, StreamObserver<GetObjectResponse> out) {
+        String idProblem = EventValidator.checkId(req.getId());
+        if (idProblem != null) {
+            out.onError(invalid(ErrorReason.ERROR_REASON_INVALID_ID, "id: " + idProblem));
+            return;
+        }
+        if (!localSource(req.getSource(), out)) {
+            return;
+        }
+        Projector projector = Projector.compile(req.getProjection());
+        offer(new Command.GetObject(sessions.unary(), req.getId(), projector, found -> replies.execute(() -> {
+            if (found.isPresent()) {
+                out.onNext(GetObjectResponse.newBuilder().setObject(found.get()).build());
+                out.onCompleted();
+            } else {
+                out.onError(errors.error(Status.Code.NOT_FOUND, ErrorReason.ERROR_REASON_UNKNOWN_OBJECT,
+                        "no live or recently finished object has id '" + req.getId() + "'",
+                        Map.of("id", req.getId())));
+            }
+        })), out);
+    }
+
+    @Override
+    public void listObjects(ListObjectsRequest req, StreamObserver<ListObjectsResponse> out) {
+        if (!localSource(req.getSource(), out)) {
+            return;
+        }
+        int pageSize = req.getPageSize() == 0 ? DEFAULT_PAGE_SIZE : req.getPageSize();
+        if (pageSize > MAX_PAGE_SIZE) {
+            out.onError(invalid(ErrorReason.ERROR_REASON_INVALID_ARGUMENT,
+                    "page_size: " + req.getPageSize() + " is more than " + MAX_PAGE_SIZE));
+            return;
+        }
+        PageCursor cursor;
+        try {
+            cursor = PageCursor.decode(req.getPageToken());
+        } catch (IllegalArgumentException e) {
+            out.onError(invalid(ErrorReason.ERROR_REASON_INVALID_ARGUMENT, e.getMessage()));
+            return;
+        }
+        ObjectSelector selector = selector(req.getFilter(), out);
+        if (selector == null) {
+            return;
+        }
+        Projector projector = Projector.compile(req.getProjection());
+        offer(new Command.ListObjects(sessions.unary(), selector, projector, pageSize, cursor,
+                resp -> replies.execute(() -> {
+                    out.onNext(resp);
+                    out.onCompleted();
+                })), out);
+    }
+
+    @Override
+    public void watch(WatchRequest req, StreamObserver<WatchResponse> responseObserver) {
+        ServerCallStreamObserver<WatchResponse> out = (ServerCallStreamObserver<WatchResponse>) responseObserver;
+        if (sessions.isDraining()) {
+            out.onError(errors.error(Status.Code.UNAVAILABLE, ErrorReason.ERROR_REASON_SHUTTING_DOWN,
+                    "weftd is shutting down"));
+            return;
+        }
+        if (!localSource(req.getSource(), out)) {
+            return;
+        }
+        if (req.getBufferSize() > MAX_WATCH_BUFFER) {
+            out.onError(invalid(ErrorReason.ERROR_REASON_INVALID_ARGUMENT,
+                    "buffer_size: " + req.getBufferSize() + " is more than " + MAX_WATCH_BUFFER));
+            return;
+        }
+        ObjectSelector selector = selector(req.getFilter(), out);
+        if (selector == null) {
+            return;
+        }
+        int buffer = req.getBufferSize() == 0 ? defaultWatchBuffer : req.getBufferSize();
+        WatchStream stream = new WatchStream(out, replies, () -> errors.error(Status.Code.RESOURCE_EXHAUSTED,
+                ErrorReason.ERROR_REASON_TOO_MANY_WATCHERS,
+                "weftd serves the configured maximum number of watchers (watch.max)"));
+        Watcher watcher = new Watcher(req.getMode(), selector, Projector.compile(req.getProjection()),
+                req.getIncludeLive(), buffer, stream::wake);
+        stream.attach(watcher);
+        Command.StartWatch start = new Command.StartWatch(sessions.unary(), watcher);
+        if (inbound.offer(start) != Inbound.Refusal.NONE) {
+            watcher.cancel();
+            out.onError(queueFull());
+        }
+    }
+
+    private ObjectSelector selector(ObjectFilter filter, StreamObserver<?> out) {
+        try {
+            return ObjectSelector.compile(filter);
+        } catch (IllegalArgumentException e) {
+            out.onError(invalid(ErrorReason.ERROR_REASON_INVALID_PATTERN, "filter: " + e.getMessage()));
+            return null;
+        }
+    }
+
+    private boolean localSource(Source source, StreamObserver<?> out) {
+        if (source == Source.SOURCE_BUS) {
+            out.onError(errors.error(Status.Code.FAILED_PRECONDITION, ErrorReason.ERROR_REASON_BUS_UNAVAILABLE,
+                    "source BUS needs a bus; this weftd has none configured"));
+            return false;
+        }
+        return true;
+    }
+
+    private void offer(Command cmd, StreamObserver<?> out) {
+        if (inbound.offer(cmd) != Inbound.Refusal.NONE) {
+            out.onError(queueFull());
+        }
+    }
+
+    private StatusRuntimeException queueFull() {
+        return errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
+                "the daemon's inbound queue is full; retry with backoff");
+    }
+
+    private StatusRuntimeException invalid(ErrorReason reason, String description) {
+        return errors.error(Status.Code.INVALID_ARGUMENT, reason, description);
+    }
+}

@@ -1,0 +1,64 @@
+package io.weft.daemon.it;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.rpc.ErrorInfo;
+import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import io.weft.api.v1.ContextEvent;
+import io.weft.api.v1.EventKind;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/** Small helpers for integration tests that speak the raw API. */
+final class Api {
+    private Api() {}
+
+    static ContextEvent.Builder event(String id, EventKind kind, long seq) {
+        return ContextEvent.newBuilder().setId(id).setRoutingKey("app.request").setKind(kind).setSeq(seq);
+    }
+
+    static Struct fields(Map<String, ?> m) {
+        Struct.Builder b = Struct.newBuilder();
+        m.forEach((k, v) -> b.putFields(k, v instanceof Number n
+                ? Value.newBuilder().setNumberValue(n.doubleValue()).build()
+                : Value.newBuilder().setStringValue(String.valueOf(v)).build()));
+        return b.build();
+    }
+
+    /** The ErrorInfo.reason of a failed call. */
+    static String reason(StatusRuntimeException e) {
+        com.google.rpc.Status s = StatusProto.fromThrowable(e);
+        if (s == null) {
+            return "<no details>";
+        }
+        return s.getDetailsList().stream()
+                .filter(a -> a.is(ErrorInfo.class))
+                .map(a -> {
+                    try {
+                        return a.unpack(ErrorInfo.class).getReason();
+                    } catch (com.google.protobuf.InvalidProtocolBufferException x) {
+                        throw new IllegalStateException(x);
+                    }
+                })
+                .findFirst()
+                .orElse("<no ErrorInfo>");
+    }
+
+    /** Polls until the condition holds or the deadline passes. */
+    static void await(Duration timeout, BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
