@@ -38,6 +38,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import sun.misc.Signal;
 
 /**
  * weftd: wires the broker, the sinks and the gRPC listeners together, prints one {@code msg=ready}
@@ -101,6 +102,9 @@ public final class Weftd {
             System.exit(1);
             return;
         }
+        Reloader reloader = new Reloader(args, System::getenv, config);
+        // sun.misc.Signal (module jdk.unsupported) is the JDK's only way to catch SIGHUP.
+        Signal.handle(new Signal("HUP"), sig -> reloader.reload());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             weftd.drainAndStop(config.drainGrace());
             // Exit 0 after a clean drain: a JVM ending on SIGTERM would otherwise report 143.

@@ -45,6 +45,9 @@ public final class BrokerAgent implements Agent {
     private final ClientSession systemSession = new ClientSession("weftd");
 
     private long cycle;
+    private long lapNs;
+    private long longestDutyNs;
+    private String longestDuty = "";
     private long nowNs;
     private long nowUnixNanos;
     private long sinkSeq;
@@ -89,41 +92,44 @@ public final class BrokerAgent implements Agent {
         nowNs = startNs;
         nowUnixNanos = clock.epochNanos();
         cycle++;
-        String longestDuty = "";
-        long longestNs = 0;
-        long t = startNs;
+        lapNs = startNs;
+        longestDutyNs = 0;
         int work = 0;
 
+        // Timers first (DESIGN §3): what expired fires before the backlog is drained.
         work += expireFlushes();
-        work += drainCarried(settings.clientDrainLimit());
-        long t1 = clock.nanoTime();
-        if (t1 - t > longestNs) {
-            longestNs = t1 - t;
-            longestDuty = "carried";
-        }
-        int inboundWork = drainInbound(settings.inboundDrainLimit());
-        work += inboundWork;
-        long t2 = clock.nanoTime();
-        if (t2 - t1 > longestNs) {
-            longestNs = t2 - t1;
-            longestDuty = "inbound";
-        }
-        work += completeFlushes();
         work += collator.expireIdle(nowNs, BrokerSettings.EXPIRY_DRAIN_LIMIT);
-        long t3 = clock.nanoTime();
-        if (t3 - t2 > longestNs) {
-            longestNs = t3 - t2;
-            longestDuty = "expiry";
+        lap("timers");
+        work += drainCarried(settings.clientDrainLimit());
+        final int inboundWork = drainInbound(settings.inboundDrainLimit());
+        work += inboundWork;
+        lap("inbound");
+        work += completeFlushes();
+        lap("flushes");
+        publishStatusWhenDue();
+
+        quiescent = inboundWork < settings.inboundDrainLimit() && carriedCommands == 0;
+        if (work > 0) {
+            latencyWatch.onCycle(startNs, lapNs, longestDuty, longestDutyNs, work);
         }
+        return work;
+    }
+
+    /** Ends the timing of one duty; remembers the longest of the cycle for the latency watch. */
+    private void lap(String duty) {
+        long t = clock.nanoTime();
+        if (t - lapNs > longestDutyNs) {
+            longestDutyNs = t - lapNs;
+            longestDuty = duty;
+        }
+        lapNs = t;
+    }
+
+    private void publishStatusWhenDue() {
         if (nowNs - nextStatusNs >= 0) {
             publishStatus();
             nextStatusNs = nowNs + BrokerSettings.STATUS_INTERVAL_NS;
         }
-        quiescent = inboundWork < settings.inboundDrainLimit() && carriedCommands == 0;
-        if (work > 0) {
-            latencyWatch.onCycle(startNs, clock.nanoTime(), longestDuty, longestNs, work);
-        }
-        return work;
     }
 
     /** The last published picture of broker state. Any thread. */

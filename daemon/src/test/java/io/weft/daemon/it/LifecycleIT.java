@@ -59,6 +59,26 @@ class LifecycleIT {
     }
 
     @Test
+    void shouldApplyReloadableSettingAndNameTheRestWhenSighupArrives() throws Exception {
+        Path conf = Files.createTempFile("weftd-", ".conf");
+        Files.writeString(conf, "log.level = info\n");
+        try (WeftdProcess weftd = WeftdProcess.builder().arg("--config=" + conf).start()) {
+            Files.writeString(conf, "log.level = debug\ncollator.live-max = 5\n");
+            new ProcessBuilder("kill", "-HUP", Long.toString(weftd.pid())).start().waitFor();
+            Api.await(Duration.ofSeconds(10), () -> weftd.output().contains("msg=reloaded"), "the reload line");
+            assertTrue(weftd.output().contains("msg=reloaded applied=\"log.level=debug\" need_restart=collator.live-max"),
+                    weftd.output());
+
+            Files.writeString(conf, "log.level = loud\n");
+            new ProcessBuilder("kill", "-HUP", Long.toString(weftd.pid())).start().waitFor();
+            Api.await(Duration.ofSeconds(10), () -> weftd.output().contains("reload refused"), "the refusal");
+            assertTrue(weftd.isAlive());
+        } finally {
+            Files.deleteIfExists(conf);
+        }
+    }
+
+    @Test
     void shouldRefuseToStartWhenAnotherDaemonServesTheSocket() throws Exception {
         try (WeftdProcess first = WeftdProcess.start();
              WeftdProcess second = WeftdProcess.builder().socket(first.socketPath()).create()) {
