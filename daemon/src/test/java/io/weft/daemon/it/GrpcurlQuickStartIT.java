@@ -47,6 +47,25 @@ class GrpcurlQuickStartIT {
         }
     }
 
+    @Test
+    void shouldListServicesWhenGrpcurlUsesReflectionOnEitherListener() throws Exception {
+        try (WeftdProcess weftd = WeftdProcess.builder().tcp(true).start()) {
+            for (String target : List.of(weftd.target(), "127.0.0.1:" + weftd.tcpPort())) {
+                ProcessBuilder pb = new ProcessBuilder("grpcurl", "-plaintext", target, "list")
+                        .redirectErrorStream(true);
+                pb.environment().put("PATH", grpcurlDir() + ":" + System.getenv("PATH"));
+                Process p = pb.start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+                assertEquals(0, p.exitValue(), out);
+                for (String service : List.of("weft.v1.ContextService", "weft.v1.ViewService",
+                        "weft.v1.AdminService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection")) {
+                    assertTrue(out.contains(service), target + " lists " + service + ":\n" + out);
+                }
+            }
+        }
+    }
+
     private static String grpcurlDir() throws IOException, InterruptedException {
         Process go = new ProcessBuilder("go", "env", "GOPATH").start();
         String gopath = new String(go.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
