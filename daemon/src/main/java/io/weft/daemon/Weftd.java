@@ -8,6 +8,7 @@ import io.weft.daemon.config.DaemonOptions;
 import io.weft.daemon.config.HostPort;
 import io.weft.daemon.config.WeftConfig;
 import io.weft.daemon.core.BrokerAgent;
+import io.weft.daemon.core.BrokerIdleStrategy;
 import io.weft.daemon.core.BrokerSettings;
 import io.weft.daemon.core.Clock;
 import io.weft.daemon.core.EventSink;
@@ -37,7 +38,6 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import sun.misc.Signal;
 
 /**
@@ -47,8 +47,10 @@ import sun.misc.Signal;
 public final class Weftd {
 
     private static final Logger LOG = Logger.getLogger("weftd");
-    /** Idle: spin, then yield, then park from 1 µs up to 1 ms (DESIGN §3). */
-    private static final long IDLE_MAX_PARK_NS = 1_000_000L;
+    /** Idle this long and the broker sleeps until woken by new work (see BrokerIdleStrategy). */
+    private static final long SLEEP_AFTER_NS = 10_000_000L;
+    /** The longest deep sleep: timers (TTL expiry, status) run at least this often. */
+    private static final long MAX_SLEEP_NS = 100_000_000L;
     private static final long DRAIN_POLL_NS = 1_000_000L;
 
     private final WeftConfig config;
@@ -66,8 +68,10 @@ public final class Weftd {
         this.inbound = new Inbound(config.inboundCapacity(), config.inboundClientQuota());
         this.sinks = sinks(config);
         this.broker = new BrokerAgent(brokerSettings(config), Clock.system(), inbound, sinks);
+        BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
+        inbound.onOffer(idle::wake);
         this.runner = new AgentRunner(
-                new BackoffIdleStrategy(100, 10, 1_000, IDLE_MAX_PARK_NS),
+                idle,
                 t -> LOG.log(Level.SEVERE, "msg=\"broker duty failed; the broker goes on\"", t),
                 null,
                 broker);

@@ -42,7 +42,6 @@ public final class BrokerAgent implements Agent {
     private final ArrayList<ClientSession> carried = new ArrayList<>();
     private final ArrayList<PendingFlush> pendingFlushes = new ArrayList<>();
     private final LatencyWatch latencyWatch;
-    private final ClientSession systemSession = new ClientSession("weftd");
 
     private long cycle;
     private long lapNs;
@@ -59,6 +58,7 @@ public final class BrokerAgent implements Agent {
     private long watchersRefused;
     private volatile BrokerStatus status = BrokerStatus.EMPTY;
     private volatile boolean quiescent = true;
+    private volatile int publishedPendingFlushes;
 
     /**
      * @param sinks every destination of applied events; started and closed by the caller
@@ -109,6 +109,9 @@ public final class BrokerAgent implements Agent {
         publishStatusWhenDue();
 
         quiescent = inboundWork < settings.inboundDrainLimit() && carriedCommands == 0;
+        if (publishedPendingFlushes != pendingFlushes.size()) {
+            publishedPendingFlushes = pendingFlushes.size();
+        }
         if (work > 0) {
             latencyWatch.onCycle(startNs, lapNs, longestDuty, longestDutyNs, work);
         }
@@ -153,9 +156,12 @@ public final class BrokerAgent implements Agent {
         return true;
     }
 
-    /** The session of commands the daemon makes itself. */
-    public ClientSession systemSession() {
-        return systemSession;
+    /**
+     * True when commands are queued or carried or flushes are pending: the broker must not sleep deeply,
+     * because flushes complete by polling the sinks. Any thread (approximate).
+     */
+    public boolean hasWork() {
+        return !inbound.isEmpty() || !quiescent || publishedPendingFlushes > 0;
     }
 
     // ---- duties ----

@@ -27,6 +27,7 @@ public final class Inbound {
     private final int clientQuota;
     private final LongAdder refusedFull = new LongAdder();
     private final LongAdder refusedQuota = new LongAdder();
+    private volatile Runnable onOffer = () -> { };
 
     /**
      * @param capacity commands the queue holds (rounded up to a power of two by the queue)
@@ -50,11 +51,26 @@ public final class Inbound {
             refusedFull.increment();
             return Refusal.FULL;
         }
+        onOffer.run();
         return Refusal.NONE;
+    }
+
+    /**
+     * Sets what runs after each admitted command (the broker's wake-up). Must not block.
+     *
+     * @param action called on the offering thread
+     */
+    public void onOffer(Runnable action) {
+        this.onOffer = action;
     }
 
     int drain(Consumer<Command> consumer, int limit) {
         return queue.drain(consumer::accept, limit);
+    }
+
+    /** True when no command is waiting. Any thread. */
+    public boolean isEmpty() {
+        return queue.isEmpty();
     }
 
     /** Commands waiting now (approximate while producers run). */
