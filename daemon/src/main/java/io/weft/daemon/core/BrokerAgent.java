@@ -318,46 +318,39 @@ public final class BrokerAgent implements Agent {
 
     private void onListObjects(Command.ListObjects l) {
         ObjectSelector sel = l.selector();
-        Projector proj = l.projector();
+        PageCursor cursor = l.after();
         ListObjectsResponse.Builder out = ListObjectsResponse.newBuilder();
         int room = l.pageSize();
-        PageCursor cursor = l.after();
-        String lastId = null;
-        boolean more = false;
         if (!cursor.inFinished() && sel.matchesState(ObjectState.OBJECT_STATE_LIVE)) {
-            for (LiveObject obj : collator.liveAfter(cursor.afterId()).values()) {
-                if (!sel.matches(obj.routingKey, obj.headers)) {
+            long last = 0;
+            for (LiveObject obj : collator.liveInOrder()) {
+                if (obj.ordinal <= cursor.after() || !sel.matches(obj.routingKey, obj.headers)) {
                     continue;
                 }
                 if (room == 0) {
-                    more = true;
-                    break;
+                    l.reply().accept(out.setNextPageToken(new PageCursor(false, last).encode()).build());
+                    return;
                 }
-                out.addObjects(project(collator.snapshot(obj, nowUnixNanos), proj));
-                lastId = obj.id;
+                out.addObjects(project(collator.snapshot(obj, nowUnixNanos), l.projector()));
+                last = obj.ordinal;
                 room--;
             }
-            if (more) {
-                l.reply().accept(out.setNextPageToken(new PageCursor(false, lastId).encode()).build());
-                return;
-            }
         }
-        String after = cursor.inFinished() ? cursor.afterId() : null;
-        lastId = null;
-        for (ContextObject obj : collator.finishedAfter(after).values()) {
-            if (!sel.matchesState(obj.getState()) || !sel.matches(obj.getRoutingKey(), obj.getHeadersMap())) {
+        long after = cursor.inFinished() ? cursor.after() : 0;
+        long last = 0;
+        for (FinishedRing.Entry e : collator.finishedRing().inOrder()) {
+            ContextObject obj = e.object();
+            if (e.seq() <= after || !sel.matchesState(obj.getState())
+                    || !sel.matches(obj.getRoutingKey(), obj.getHeadersMap())) {
                 continue;
             }
             if (room == 0) {
-                more = true;
+                out.setNextPageToken(new PageCursor(true, last).encode());
                 break;
             }
-            out.addObjects(project(obj, proj));
-            lastId = obj.getId();
+            out.addObjects(project(obj, l.projector()));
+            last = e.seq();
             room--;
-        }
-        if (more) {
-            out.setNextPageToken(new PageCursor(true, lastId).encode());
         }
         l.reply().accept(out.build());
     }
@@ -395,6 +388,7 @@ public final class BrokerAgent implements Agent {
         c.put("objects_expired_ttl", collator.expiredTtl);
         c.put("objects_expired_cap", collator.expiredCap);
         c.put("finished_evicted", collator.finishedRing().evicted);
+        c.put("collator_intern_overflows", collator.internOverflows());
         c.put("flushes_timed_out", flushesTimedOut);
         c.put("flushes_refused", flushesRefused);
         c.put("watchers_refused", watchersRefused);

@@ -4,10 +4,8 @@ import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.EventKind;
 import io.weft.api.v1.ObjectState;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.NavigableMap;
-import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -26,6 +24,11 @@ import java.util.function.Consumer;
  */
 final class Collator {
 
+    /** Field names and routing keys shared between objects, at most (each). */
+    static final int INTERNED_NAMES_MAX = 65_536;
+    /** Distinct header maps shared between objects, at most. */
+    static final int INTERNED_HEADER_SETS_MAX = 4_096;
+
     /** What the last {@link #apply} did; reused to keep the hot path allocation-free. */
     static final class Applied {
         /** The event as applied (seq and time filled in), or null when it was a duplicate. */
@@ -42,10 +45,14 @@ final class Collator {
     private final long liveTtlNs;
     private final String daemonId;
     private final Consumer<ContextObject> onExpired;
-    private final HashMap<String, LiveObject> live = new HashMap<>();
-    private final TreeMap<String, LiveObject> liveById = new TreeMap<>();
+    /** Insertion-ordered: iteration is the order objects were first seen (for paging). */
+    private final LinkedHashMap<String, LiveObject> live = new LinkedHashMap<>();
     private final FinishedRing finished;
     private final Applied applied = new Applied();
+    private final Interner<String> names = new Interner<>(INTERNED_NAMES_MAX);
+    private final Interner<String> routingKeys = new Interner<>(INTERNED_NAMES_MAX);
+    private final Interner<Map<String, String>> headerSets = new Interner<>(INTERNED_HEADER_SETS_MAX);
+    private long nextOrdinal;
     private LiveObject lruHead;
     private LiveObject lruTail;
 
@@ -88,10 +95,10 @@ final class Collator {
                 return a;
             }
             ContextEvent e = normalize(event, 1, nowUnixNanos);
-            LiveObject o = new LiveObject(e.getId(), e.getRoutingKey(), e.getHeadersMap());
+            LiveObject o = new LiveObject(e.getId(), routingKeys.intern(e.getRoutingKey()), headers(e));
             o.startUnixNanos = e.getTimeUnixNanos();
             stamp(o, e, nowNs);
-            o.merge(e.getFields());
+            o.merge(e.getFields(), names);
             return ended(a, e, o, ObjectState.OBJECT_STATE_TRANSIENT);
         }
 
@@ -111,13 +118,13 @@ final class Collator {
 
         if (event.getSeq() != 0 && event.getSeq() <= obj.lastSeq) {
             if (kind == EventKind.EVENT_KIND_BORN && obj.partial) {
-                obj.mergeAbsent(event.getFields());
+                obj.mergeAbsent(event.getFields(), names);
                 obj.partial = false;
                 if (event.getTimeUnixNanos() != 0) {
                     obj.startUnixNanos = Math.min(obj.startUnixNanos, event.getTimeUnixNanos());
                 }
-                if (!event.getHeadersMap().isEmpty()) {
-                    obj.headers = event.getHeadersMap();
+                if (event.getHeadersCount() > 0) {
+                    obj.headers = headers(event);
                 }
                 lateBirths++;
                 appliedCount++;
@@ -136,13 +143,13 @@ final class Collator {
     private Applied applyTo(Applied a, LiveObject obj, ContextEvent e, long nowNs) {
         stamp(obj, e, nowNs);
         touch(obj);
-        if (!e.getHeadersMap().isEmpty()) {
-            obj.headers = e.getHeadersMap();
+        if (e.getHeadersCount() > 0) {
+            obj.headers = headers(e);
         }
         switch (e.getKind()) {
-            case EVENT_KIND_BORN, EVENT_KIND_UPDATE -> obj.merge(e.getFields());
+            case EVENT_KIND_BORN, EVENT_KIND_UPDATE -> obj.merge(e.getFields(), names);
             case EVENT_KIND_LOG -> {
-                obj.merge(e.getFields());
+                obj.merge(e.getFields(), names);
                 obj.lastMessage = e.getMessage();
             }
             case EVENT_KIND_DELETE -> {
@@ -151,7 +158,7 @@ final class Collator {
                 }
             }
             case EVENT_KIND_FINISHED -> {
-                obj.merge(e.getFields());
+                obj.merge(e.getFields(), names);
                 removeLive(obj);
                 return ended(a, e, obj, ObjectState.OBJECT_STATE_FINISHED);
             }
@@ -199,21 +206,28 @@ final class Collator {
             expiredCap++;
             expire(lruHead);
         }
-        LiveObject obj = new LiveObject(e.getId(), e.getRoutingKey(), e.getHeadersMap());
+        LiveObject obj = new LiveObject(e.getId(), routingKeys.intern(e.getRoutingKey()), headers(e));
+        obj.ordinal = ++nextOrdinal;
         obj.startUnixNanos = e.getTimeUnixNanos();
         obj.touchedNs = nowNs;
         live.put(obj.id, obj);
-        liveById.put(obj.id, obj);
         linkLast(obj);
         return obj;
     }
 
-    private static void stamp(LiveObject obj, ContextEvent e, long nowNs) {
+    private void stamp(LiveObject obj, ContextEvent e, long nowNs) {
         obj.lastSeq = e.getSeq();
         obj.updatedUnixNanos = e.getTimeUnixNanos();
         obj.touchedNs = nowNs;
         obj.eventCount++;
-        obj.routingKey = e.getRoutingKey();
+        if (!obj.routingKey.equals(e.getRoutingKey())) {
+            obj.routingKey = routingKeys.intern(e.getRoutingKey());
+        }
+    }
+
+    /** The event's headers as a shared immutable map (most objects carry the same few). */
+    private Map<String, String> headers(ContextEvent e) {
+        return e.getHeadersCount() == 0 ? Map.of() : headerSets.intern(Map.copyOf(e.getHeadersMap()));
     }
 
     private static ContextEvent normalize(ContextEvent e, long nextSeq, long nowUnixNanos) {
@@ -254,7 +268,6 @@ final class Collator {
 
     private void removeLive(LiveObject obj) {
         live.remove(obj.id);
-        liveById.remove(obj.id);
         unlink(obj);
     }
 
@@ -301,14 +314,14 @@ final class Collator {
         return finished.get(id);
     }
 
-    /** Live objects in id order, after {@code afterId} (exclusive; null = from the start). */
-    NavigableMap<String, LiveObject> liveAfter(String afterId) {
-        return afterId == null ? liveById : liveById.tailMap(afterId, false);
+    /** Live objects in the order they were first seen; see {@link LiveObject#ordinal}. */
+    Iterable<LiveObject> liveInOrder() {
+        return live.values();
     }
 
-    /** Finished objects in id order, after {@code afterId} (exclusive; null = from the start). */
-    NavigableMap<String, ContextObject> finishedAfter(String afterId) {
-        return finished.after(afterId);
+    /** Names, routing keys and header maps not shared because an interner was full. */
+    long internOverflows() {
+        return names.overflows() + routingKeys.overflows() + headerSets.overflows();
     }
 
     int liveCount() {

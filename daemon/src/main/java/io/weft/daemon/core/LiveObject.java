@@ -4,7 +4,6 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ObjectState;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -14,9 +13,11 @@ import java.util.Map;
 final class LiveObject {
 
     final String id;
+    /** Position in the order live objects were first seen, from 1; never reused. */
+    long ordinal;
     String routingKey;
     Map<String, String> headers;
-    final LinkedHashMap<String, Value> fields = new LinkedHashMap<>();
+    final FieldMap fields = new FieldMap();
     boolean partial;
     long startUnixNanos;
     long updatedUnixNanos;
@@ -33,19 +34,19 @@ final class LiveObject {
         this.headers = headers;
     }
 
-    void merge(Struct changed) {
+    void merge(Struct changed, Interner<String> names) {
         if (changed.getFieldsCount() == 0) {
             return;
         }
         for (Map.Entry<String, Value> e : changed.getFieldsMap().entrySet()) {
-            fields.put(e.getKey(), e.getValue());
+            fields.put(e.getKey(), e.getValue(), names);
         }
     }
 
     /** Adds fields absent from this object: a late BORN must not overwrite newer values. */
-    void mergeAbsent(Struct older) {
+    void mergeAbsent(Struct older, Interner<String> names) {
         for (Map.Entry<String, Value> e : older.getFieldsMap().entrySet()) {
-            fields.putIfAbsent(e.getKey(), e.getValue());
+            fields.putIfAbsent(e.getKey(), e.getValue(), names);
         }
     }
 
@@ -55,7 +56,7 @@ final class LiveObject {
                 .setId(id)
                 .setRoutingKey(routingKey)
                 .putAllHeaders(headers)
-                .setFields(Struct.newBuilder().putAllFields(fields))
+                .setFields(fields.toStruct())
                 .setState(state)
                 .setPartial(partial)
                 .setStartUnixNanos(startUnixNanos)

@@ -92,7 +92,7 @@ final class Subscriptions {
     /** Sends a new OBJECTS watcher that asked for them the live objects it matches, up to its capacity. */
     void sendInitialLive(Watcher w, Collator collator, long nowUnixNanos) {
         int budget = w.capacity();
-        for (LiveObject obj : collator.liveAfter(null).values()) {
+        for (LiveObject obj : collator.liveInOrder()) {
             if (budget == 0) {
                 break;
             }

@@ -134,29 +134,40 @@ public final class EventValidator {
 
     /** @return what is wrong with an object id, or null */
     public static String checkId(String id) {
-        if (id.isEmpty()) {
+        int n = id.length();
+        if (n == 0) {
             return "id is empty";
         }
-        if (utf8Length(id) > EventLimits.ID_BYTES) {
-            return "id is longer than " + EventLimits.ID_BYTES + " bytes";
+        int bytes = 0;
+        for (int i = 0; i < n; i++) {
+            char c = id.charAt(i);
+            if (c < 0x80) {
+                if (c < 0x20 || c == 0x7f) {
+                    return "id contains a control character";
+                }
+                bytes++;
+            } else {
+                if (c <= 0x9f) {
+                    return "id contains a control character";
+                }
+                bytes += c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3;
+            }
         }
-        if (hasControl(id)) {
-            return "id contains a control character";
-        }
-        return null;
+        return bytes > EventLimits.ID_BYTES ? "id is longer than " + EventLimits.ID_BYTES + " bytes" : null;
     }
 
-    /** @return what is wrong with a routing key, or null */
+    /** @return what is wrong with a routing key, or null; one pass over the key */
     public static String checkRoutingKey(String rk) {
-        if (rk.isEmpty()) {
+        int n = rk.length();
+        if (n == 0) {
             return "routing key is empty";
         }
-        if (utf8Length(rk) > EventLimits.ROUTING_KEY_BYTES) {
+        if (n > EventLimits.ROUTING_KEY_BYTES) {
             return "routing key is longer than " + EventLimits.ROUTING_KEY_BYTES + " bytes";
         }
         int wordStart = 0;
-        for (int i = 0; i <= rk.length(); i++) {
-            char c = i < rk.length() ? rk.charAt(i) : '.';
+        for (int i = 0; i <= n; i++) {
+            char c = i < n ? rk.charAt(i) : '.';
             if (c == '.') {
                 if (i == wordStart) {
                     return "routing key '" + rk + "' has an empty word at position " + i;

@@ -170,7 +170,7 @@ class BrokerAgentTest {
     }
 
     @Test
-    void shouldPageLiveThenFinishedByIdWhenListing() {
+    void shouldPageLiveInBirthOrderThenFinishedInEndOrderWhenListing() {
         BrokerHarness h = new BrokerHarness();
         h.publish(born("b", Map.of()), born("a", Map.of()), born("c", Map.of()),
                 Events.event("z", io.weft.api.v1.EventKind.EVENT_KIND_TRANSIENT, 1).build());
@@ -188,7 +188,7 @@ class BrokerAgentTest {
             }
             cursor = PageCursor.decode(r.getNextPageToken());
         }
-        assertEquals(List.of("a", "b", "c", "z"), seen);
+        assertEquals(List.of("b", "a", "c", "z"), seen);
         assertEquals(2, pages);
 
         ListObjectsResponse finishedOnly = h.list(ObjectFilter.newBuilder()
