@@ -62,9 +62,14 @@ public final class BrokerIdleStrategy implements IdleStrategy {
             owner = Thread.currentThread();
         }
         sleeping = true;
-        if (!hasWork.getAsBoolean()) {
-            LockSupport.parkNanos(this, maxSleepNs);
+        if (hasWork.getAsBoolean()) {
+            // Work is waiting on something else (a sink confirming a flush): keep backing off
+            // rather than sleep, and rather than spin.
+            sleeping = false;
+            backoff.idle();
+            return;
         }
+        LockSupport.parkNanos(this, maxSleepNs);
         sleeping = false;
     }
 
