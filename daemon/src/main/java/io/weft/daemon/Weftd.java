@@ -208,7 +208,9 @@ public final class Weftd {
                 c.brokerSlowCycle().toNanos(),
                 c.collatorLiveMax(),
                 c.collatorLiveTtl().toNanos(),
+                c.collatorLiveMaxBytes(),
                 c.collatorFinishedMax(),
+                c.collatorFinishedMaxBytes(),
                 c.watchMax(),
                 c.flushMaxPending());
     }

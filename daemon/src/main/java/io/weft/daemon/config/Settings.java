@@ -87,6 +87,17 @@ public final class Settings {
     public static final Setting<Integer> COLLATOR_FINISHED_MAX = Setting.of("collator.finished-max",
             ValueTypes.integer(1, 10_000_000), "10000", "finished, transient and expired objects kept for views");
 
+    /** Estimated memory of live objects kept. */
+    public static final Setting<Long> COLLATOR_LIVE_MAX_BYTES = Setting.of("collator.live-max-bytes",
+            ValueTypes.bytes(MIB, 64 * 1024 * MIB), "80MiB",
+            "estimated memory of live objects kept (fields' encoded size plus a per-object and per-field"
+                    + " overhead); beyond it the least recently updated ones expire");
+
+    /** Estimated memory of finished objects kept. */
+    public static final Setting<Long> COLLATOR_FINISHED_MAX_BYTES = Setting.of("collator.finished-max-bytes",
+            ValueTypes.bytes(MIB, 64 * 1024 * MIB), "16MiB",
+            "estimated memory of finished objects kept for views; beyond it the oldest are evicted");
+
     /** Largest event accepted. */
     public static final Setting<Long> LIMITS_EVENT_BYTES = Setting.of("limits.event-bytes",
             ValueTypes.bytes(KIB, 256 * MIB), "1MiB", "largest event accepted (EVENT_TOO_LARGE beyond)");
@@ -138,6 +149,8 @@ public final class Settings {
             INBOUND_CAPACITY, INBOUND_CLIENT_QUOTA,
             BROKER_INBOUND_DRAIN_LIMIT, BROKER_CLIENT_DRAIN_LIMIT, BROKER_SLOW_CYCLE,
             COLLATOR_LIVE_MAX, COLLATOR_LIVE_TTL, COLLATOR_FINISHED_MAX,
+            COLLATOR_LIVE_MAX_BYTES,
+            COLLATOR_FINISHED_MAX_BYTES,
             LIMITS_EVENT_BYTES, LIMITS_DEPTH, LIMITS_FIELDS, LIMITS_HEADERS,
             GRPC_MAX_MESSAGE_BYTES, WATCH_MAX, WATCH_BUFFER, FLUSH_MAX_PENDING,
             SINK_FILE, SINK_FILE_CAPACITY, SINK_FILE_MAX_BYTES);

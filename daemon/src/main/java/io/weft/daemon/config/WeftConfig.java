@@ -407,6 +407,16 @@ public final class WeftConfig {
         return get(Settings.COLLATOR_FINISHED_MAX);
     }
 
+    /** {@code collator.live-max-bytes}: estimated memory of live objects kept. */
+    public long collatorLiveMaxBytes() {
+        return get(Settings.COLLATOR_LIVE_MAX_BYTES);
+    }
+
+    /** {@code collator.finished-max-bytes}: estimated memory of finished objects kept. */
+    public long collatorFinishedMaxBytes() {
+        return get(Settings.COLLATOR_FINISHED_MAX_BYTES);
+    }
+
     /** {@code limits.event-bytes}: largest event accepted (at most 256 MiB, so it fits an int). */
     public int limitsEventBytes() {
         return Math.toIntExact(get(Settings.LIMITS_EVENT_BYTES));

@@ -75,7 +75,9 @@ public final class BrokerAgent implements Agent {
         this.collator = new Collator(
                 settings.liveMax(),
                 settings.liveTtlNs(),
+                settings.liveMaxBytes(),
                 settings.finishedMax(),
+                settings.finishedMaxBytes(),
                 settings.daemonId(),
                 subscriptions::onExpired);
         this.latencyWatch = new LatencyWatch(settings.slowCycleNs(), clock.nanoTime());
@@ -387,6 +389,9 @@ public final class BrokerAgent implements Agent {
         c.put("objects_late_birth", collator.lateBirths);
         c.put("objects_expired_ttl", collator.expiredTtl);
         c.put("objects_expired_cap", collator.expiredCap);
+        c.put("objects_expired_bytes", collator.expiredBytes);
+        c.put("collator_live_bytes", collator.liveBytes());
+        c.put("collator_finished_bytes", collator.finishedRing().bytes());
         c.put("finished_evicted", collator.finishedRing().evicted);
         c.put("collator_intern_overflows", collator.internOverflows());
         c.put("flushes_timed_out", flushesTimedOut);

@@ -9,7 +9,9 @@ package io.weft.daemon.core;
  * @param slowCycleNs a duty cycle longer than this is logged and counted
  * @param liveMax live objects kept; beyond it the least recently updated expires
  * @param liveTtlNs a live object idle longer than this expires
+ * @param liveMaxBytes estimated memory of live objects; beyond it the least recently updated expire
  * @param finishedMax finished objects kept for views
+ * @param finishedMaxBytes estimated memory of finished objects; beyond it the oldest are evicted
  * @param maxWatchers watch streams served at once
  * @param maxPendingFlushes flushes waiting at once
  */
@@ -20,7 +22,9 @@ public record BrokerSettings(
         long slowCycleNs,
         int liveMax,
         long liveTtlNs,
+        long liveMaxBytes,
         int finishedMax,
+        long finishedMaxBytes,
         int maxWatchers,
         int maxPendingFlushes) {
 

@@ -62,16 +62,23 @@ final class Collator {
     long lateBirths;
     long expiredTtl;
     long expiredCap;
+    long expiredBytes;
+    private final long liveMaxBytes;
+    private long liveBytes;
 
     /**
-     * @param onExpired told of every object expired by TTL or cap (broker thread)
+     * @param liveMaxBytes estimated memory of live objects kept (see {@link LiveObject#approxBytes})
+     * @param finishedMaxBytes estimated memory of finished objects kept
+     * @param onExpired told of every object expired by TTL or a cap (broker thread)
      */
-    Collator(int liveMax, long liveTtlNs, int finishedMax, String daemonId, Consumer<ContextObject> onExpired) {
+    Collator(int liveMax, long liveTtlNs, long liveMaxBytes, int finishedMax, long finishedMaxBytes,
+            String daemonId, Consumer<ContextObject> onExpired) {
         this.liveMax = liveMax;
         this.liveTtlNs = liveTtlNs;
+        this.liveMaxBytes = liveMaxBytes;
         this.daemonId = daemonId;
         this.onExpired = onExpired;
-        this.finished = new FinishedRing(finishedMax);
+        this.finished = new FinishedRing(finishedMax, finishedMaxBytes);
     }
 
     /**
@@ -126,6 +133,7 @@ final class Collator {
                 if (event.getHeadersCount() > 0) {
                     obj.headers = headers(event);
                 }
+                account(obj);
                 lateBirths++;
                 appliedCount++;
                 a.event = event;
@@ -164,6 +172,7 @@ final class Collator {
             }
             default -> throw new IllegalStateException("validated event has kind " + e.getKind());
         }
+        account(obj);
         appliedCount++;
         a.event = e;
         a.live = obj;
@@ -173,7 +182,7 @@ final class Collator {
 
     private Applied ended(Applied a, ContextEvent e, LiveObject obj, ObjectState state) {
         ContextObject done = obj.snapshot(state, e.getTimeUnixNanos(), e.getTimeUnixNanos(), daemonId);
-        finished.add(done);
+        finished.add(done, obj.approxBytes());
         appliedCount++;
         a.event = e;
         a.ended = done;
@@ -262,11 +271,27 @@ final class Collator {
     private void expire(LiveObject obj) {
         removeLive(obj);
         ContextObject done = obj.snapshot(ObjectState.OBJECT_STATE_EXPIRED, obj.updatedUnixNanos, 0, daemonId);
-        finished.add(done);
+        finished.add(done, obj.approxBytes());
         onExpired.accept(done);
     }
 
+    /**
+     * Brings the live-bytes total up to date with {@code obj}'s size, then expires the least recently
+     * updated objects (never {@code obj} itself) while the total is over {@code liveMaxBytes}.
+     */
+    private void account(LiveObject obj) {
+        long now = obj.approxBytes();
+        liveBytes += now - obj.accountedBytes;
+        obj.accountedBytes = now;
+        while (liveBytes > liveMaxBytes && lruHead != null && lruHead != obj) {
+            expiredBytes++;
+            expire(lruHead);
+        }
+    }
+
     private void removeLive(LiveObject obj) {
+        liveBytes -= obj.accountedBytes;
+        obj.accountedBytes = 0;
         live.remove(obj.id);
         unlink(obj);
     }
@@ -322,6 +347,11 @@ final class Collator {
     /** Names, routing keys and header maps not shared because an interner was full. */
     long internOverflows() {
         return names.overflows() + routingKeys.overflows() + headerSets.overflows();
+    }
+
+    /** Estimated memory of the live objects now. */
+    long liveBytes() {
+        return liveBytes;
     }
 
     int liveCount() {

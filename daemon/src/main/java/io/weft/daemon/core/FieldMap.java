@@ -14,18 +14,22 @@ import java.util.HashMap;
 final class FieldMap {
 
     static final int INDEX_THRESHOLD = 16;
+    /** Estimated heap bytes of one field beyond its value's encoded size (slots, key, Value object). */
+    static final int FIELD_OVERHEAD_BYTES = 48;
     private static final String[] NO_KEYS = {};
     private static final Value[] NO_VALUES = {};
 
     private String[] keys = NO_KEYS;
     private Value[] values = NO_VALUES;
     private int size;
+    private long bytes;
     private HashMap<String, Integer> index;
 
     /** Sets a field; a new name is interned so that objects share it. */
     void put(String key, Value value, Interner<String> names) {
         int i = indexOf(key);
         if (i >= 0) {
+            bytes += value.getSerializedSize() - values[i].getSerializedSize();
             values[i] = value;
             return;
         }
@@ -44,6 +48,7 @@ final class FieldMap {
         if (i < 0) {
             return;
         }
+        bytes -= FIELD_OVERHEAD_BYTES + values[i].getSerializedSize();
         int tail = size - i - 1;
         System.arraycopy(keys, i + 1, keys, i, tail);
         System.arraycopy(values, i + 1, values, i, tail);
@@ -57,6 +62,11 @@ final class FieldMap {
 
     int size() {
         return size;
+    }
+
+    /** Estimated heap bytes of the fields: encoded values (memoized by protobuf) plus overhead. */
+    long bytes() {
+        return bytes;
     }
 
     Struct toStruct() {
@@ -90,6 +100,7 @@ final class FieldMap {
         keys[size] = key;
         values[size] = value;
         size++;
+        bytes += FIELD_OVERHEAD_BYTES + value.getSerializedSize();
         if (index != null) {
             index.put(key, size - 1);
         } else if (size > INDEX_THRESHOLD) {

@@ -12,6 +12,9 @@ import java.util.Map;
  */
 final class LiveObject {
 
+    /** Estimated heap bytes of an object beyond its fields (this, its maps' entries, its id). */
+    static final int OBJECT_OVERHEAD_BYTES = 400;
+
     final String id;
     /** Position in the order live objects were first seen, from 1; never reused. */
     long ordinal;
@@ -25,6 +28,8 @@ final class LiveObject {
     long eventCount;
     String lastMessage = "";
     long touchedNs;
+    /** What the collator's live-bytes total holds for this object (see Collator#account). */
+    long accountedBytes;
     LiveObject lruPrev;
     LiveObject lruNext;
 
@@ -32,6 +37,11 @@ final class LiveObject {
         this.id = id;
         this.routingKey = routingKey;
         this.headers = headers;
+    }
+
+    /** Estimated heap bytes of this object, for the collator's memory bound. */
+    long approxBytes() {
+        return OBJECT_OVERHEAD_BYTES + fields.bytes();
     }
 
     void merge(Struct changed, Interner<String> names) {

@@ -107,13 +107,15 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
                 .setCapacity(broker.liveMax())
                 .putDrops("ttl", st.counters().getOrDefault("objects_expired_ttl", 0L))
                 .putDrops("cap", st.counters().getOrDefault("objects_expired_cap", 0L))
-                .setPolicy("expire the least recently updated (state EXPIRED)"));
+                .putDrops("bytes", st.counters().getOrDefault("objects_expired_bytes", 0L))
+                .setPolicy("over collator.live-max or collator.live-max-bytes (estimated): expire the least"
+                        + " recently updated (state EXPIRED)"));
         b.addQueues(QueueInfo.newBuilder()
                 .setName("collator.finished")
                 .setDepth(st.finishedObjects())
                 .setCapacity(broker.finishedMax())
                 .putDrops("evicted", st.counters().getOrDefault("finished_evicted", 0L))
-                .setPolicy("ring: evict the oldest"));
+                .setPolicy("over collator.finished-max or collator.finished-max-bytes (estimated): evict the oldest"));
         b.addQueues(QueueInfo.newBuilder()
                 .setName("reply.executor")
                 .setDepth(replies.depth())

@@ -35,8 +35,14 @@ final class BrokerHarness {
     }
 
     static BrokerSettings settings(int liveMax, int finishedMax, int clientDrainLimit, long ttlSeconds) {
+        return settings(liveMax, Long.MAX_VALUE, finishedMax, Long.MAX_VALUE, clientDrainLimit, ttlSeconds);
+    }
+
+    static BrokerSettings settings(
+            int liveMax, long liveMaxBytes, int finishedMax, long finishedMaxBytes, int clientDrainLimit,
+            long ttlSeconds) {
         return new BrokerSettings("d1", 256, clientDrainLimit, 10_000_000L, liveMax,
-                ttlSeconds * 1_000_000_000L, finishedMax, 8, 4);
+                ttlSeconds * 1_000_000_000L, liveMaxBytes, finishedMax, finishedMaxBytes, 8, 4);
     }
 
     void publish(ContextEvent... events) {

@@ -161,6 +161,42 @@ class CollationTest {
     }
 
     @Test
+    void shouldExpireLeastRecentlyUpdatedWhenLiveBytesPassTheBound() {
+        long perObject = LiveObject.OBJECT_OVERHEAD_BYTES + FieldMap.FIELD_OVERHEAD_BYTES
+                + Events.value("x".repeat(1_000)).getSerializedSize();
+        BrokerHarness t = new BrokerHarness(
+                BrokerHarness.settings(100, 2 * perObject + 10, 10, Long.MAX_VALUE, 1000, 3600), 1000);
+        String kb = "x".repeat(1_000);
+        t.publish(born("a", Map.of("blob", kb)), born("b", Map.of("blob", kb)), update("a", 2, Map.of("blob", kb)),
+                born("c", Map.of("blob", kb)));
+        t.run();
+
+        assertEquals(ObjectState.OBJECT_STATE_EXPIRED, t.get("b").orElseThrow().getState());
+        assertEquals(ObjectState.OBJECT_STATE_LIVE, t.get("a").orElseThrow().getState());
+        assertEquals(ObjectState.OBJECT_STATE_LIVE, t.get("c").orElseThrow().getState());
+        assertEquals(1, t.counter("objects_expired_bytes"));
+        assertEquals(2 * perObject, t.broker.status().counters().get("collator_live_bytes"));
+    }
+
+    @Test
+    void shouldEvictOldestFinishedWhenRingBytesPassTheBound() {
+        long perObject = LiveObject.OBJECT_OVERHEAD_BYTES + FieldMap.FIELD_OVERHEAD_BYTES
+                + Events.value("x".repeat(1_000)).getSerializedSize();
+        BrokerHarness t = new BrokerHarness(
+                BrokerHarness.settings(100, Long.MAX_VALUE, 100, 3 * perObject, 1000, 3600), 1000);
+        for (int i = 0; i < 5; i++) {
+            t.publish(event("t" + i, EventKind.EVENT_KIND_TRANSIENT, 1)
+                    .setFields(struct(Map.of("blob", "x".repeat(1_000)))).build());
+        }
+        t.run();
+
+        assertTrue(t.get("t1").isEmpty());
+        assertTrue(t.get("t2").isPresent());
+        assertEquals(2, t.counter("finished_evicted"));
+        assertEquals(3 * perObject, t.broker.status().counters().get("collator_finished_bytes"));
+    }
+
+    @Test
     void shouldEvictOldestFinishedWhenRingIsFull() {
         BrokerHarness t = new BrokerHarness(BrokerHarness.settings(100, 3, 1000, 3600), 1000);
         for (int i = 0; i < 5; i++) {
