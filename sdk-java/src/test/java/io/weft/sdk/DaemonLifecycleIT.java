@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.Value;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ObjectState;
+import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.WeftdProcess;
 import java.time.Duration;
 import java.util.Map;
@@ -45,7 +46,7 @@ class DaemonLifecycleIT {
           "i", num(50)), got.getFields().getFieldsMap());
       assertEquals(52, got.getLastSeq());
       assertFalse(got.getPartial());
-      Await.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
+      Poll.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
     }
   }
 

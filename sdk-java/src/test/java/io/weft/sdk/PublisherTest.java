@@ -11,6 +11,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.EventKind;
 import io.weft.api.v1.PublishRequest;
+import io.weft.daemon.testing.Poll;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -87,7 +88,7 @@ class PublisherTest {
         .findFirst().orElseThrow();
     assertEquals(batchSeqs.get(batchSeqs.size() - 1), flush.getBatchSeq(),
         "a flush without events repeats the last batch_seq, keeping acks cumulative");
-    Await.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
+    Poll.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
   }
 
   @Test
@@ -135,7 +136,7 @@ class PublisherTest {
     assertEquals(103, weft.pending());
 
     FakeContextService daemon = startDaemon();
-    Await.until(() -> daemon.events().size() == 103, () -> "events " + daemon.events().size());
+    Poll.until(() -> daemon.events().size() == 103, () -> "events " + daemon.events().size());
     assertTrue(weft.flush(Duration.ofSeconds(10)));
     List<ContextEvent> early = daemon.events().stream()
         .filter(e -> e.getRoutingKey().equals("app.early")).toList();
@@ -152,16 +153,16 @@ class PublisherTest {
     for (int i = 0; i < 20; i++) {
       ctx.set("i", i);
     }
-    Await.until(() -> stuck.events().size() == 21, () -> "first daemon got " + stuck.events().size());
+    Poll.until(() -> stuck.events().size() == 21, () -> "first daemon got " + stuck.events().size());
     assertEquals(21, weft.pending(), "nothing acknowledged: everything kept");
 
     servers.remove(0).shutdownNow(); // the stream breaks
     FakeContextService daemon = startDaemon();
     ctx.set("after", true);
 
-    Await.until(() -> daemon.events().size() == 22, () -> "second daemon got " + daemon.events().size());
+    Poll.until(() -> daemon.events().size() == 22, () -> "second daemon got " + daemon.events().size());
     assertEquals(oneTo(22), seqs(daemon.events()), "resent in order, before the newer event");
-    Await.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
+    Poll.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
   }
 
   @Test
@@ -203,9 +204,9 @@ class PublisherTest {
     weft.context("app.x").guid("ok").publishTransient();
 
     assertTrue(weft.flush(Duration.ofSeconds(10)));
-    Await.until(() -> weft.rejected() == 2 && weft.droppedByDaemon() == 1,
+    Poll.until(() -> weft.rejected() == 2 && weft.droppedByDaemon() == 1,
         () -> "rejected " + weft.rejected() + " dropped by daemon " + weft.droppedByDaemon());
-    Await.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
+    Poll.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
   }
 
   @Test
@@ -219,7 +220,7 @@ class PublisherTest {
     assertTrue(weft.flush(Duration.ofSeconds(10)));
     assertEquals(List.of(1L, 3L), seqs(daemon.events()));
     assertEquals(1, weft.rejected());
-    Await.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
+    Poll.until(() -> weft.pending() == 0, () -> "pending " + weft.pending());
   }
 
   @Test

@@ -9,6 +9,7 @@ import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.EventKind;
 import io.weft.api.v1.ObjectState;
+import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.WeftdProcess;
 import java.io.IOException;
 import java.time.Duration;
@@ -88,7 +89,7 @@ class WeftIT {
 
   static ContextObject await(String id, Predicate<ContextObject> done) {
     ContextObject[] last = new ContextObject[1];
-    Await.until(WAIT, () -> {
+    Poll.until(WAIT, () -> {
       last[0] = weft.getObject(id).orElse(null);
       return last[0] != null && done.test(last[0]);
     }, () -> "object " + id + ": " + last[0]);
@@ -266,7 +267,7 @@ class WeftIT {
     weft.push("it.rejected", Map.of("ok", true));
 
     assertTrue(weft.flush(WAIT));
-    Await.until(WAIT, () -> weft.rejected() == before + 1, () -> "rejected " + weft.rejected());
+    Poll.until(WAIT, () -> weft.rejected() == before + 1, () -> "rejected " + weft.rejected());
     assertTrue(weft.getObject("rejected-1").isEmpty());
   }
 

@@ -237,7 +237,6 @@ public final class BrokerAgent implements Agent {
                 toSinks(a);
             }
         }
-        p.session().lastAppliedBatchSeq = p.batchSeq();
     }
 
     private void toSinks(Collator.Applied a) {
@@ -257,12 +256,12 @@ public final class BrokerAgent implements Agent {
     private void onFlush(Command.Flush f) {
         PendingFlush pf = new PendingFlush(f, sinkLastOffered.clone(), nowNs + f.timeoutNs());
         if (pf.pending(sinks) == 0) {
-            f.listener().onFlushed(f.token(), true, 0);
+            f.listener().onFlushed(f.token(), Command.FlushOutcome.COMPLETE, 0);
             return;
         }
         if (pendingFlushes.size() >= settings.maxPendingFlushes()) {
             flushesRefused++;
-            f.listener().onFlushed(f.token(), false, pf.pending(sinks));
+            f.listener().onFlushed(f.token(), Command.FlushOutcome.REFUSED, pf.pending(sinks));
             return;
         }
         pendingFlushes.add(pf);
@@ -277,7 +276,7 @@ public final class BrokerAgent implements Agent {
             PendingFlush pf = it.next();
             if (pf.pending(sinks) == 0) {
                 it.remove();
-                pf.flush.listener().onFlushed(pf.flush.token(), true, 0);
+                pf.flush.listener().onFlushed(pf.flush.token(), Command.FlushOutcome.COMPLETE, 0);
                 done++;
             }
         }
@@ -294,7 +293,7 @@ public final class BrokerAgent implements Agent {
             if (nowNs - pf.deadlineNs >= 0) {
                 it.remove();
                 flushesTimedOut++;
-                pf.flush.listener().onFlushed(pf.flush.token(), false, pf.pending(sinks));
+                pf.flush.listener().onFlushed(pf.flush.token(), Command.FlushOutcome.TIMED_OUT, pf.pending(sinks));
                 done++;
             }
         }
@@ -304,7 +303,7 @@ public final class BrokerAgent implements Agent {
     /** Gives up every pending flush; called once the broker has stopped. */
     public void abandonFlushes() {
         for (PendingFlush pf : pendingFlushes) {
-            pf.flush.listener().onFlushed(pf.flush.token(), false, pf.pending(sinks));
+            pf.flush.listener().onFlushed(pf.flush.token(), Command.FlushOutcome.ABANDONED, pf.pending(sinks));
         }
         pendingFlushes.clear();
     }

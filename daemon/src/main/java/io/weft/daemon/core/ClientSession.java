@@ -22,7 +22,6 @@ public final class ClientSession {
     long cycleStamp = -1;
     int takenThisCycle;
     boolean inCarryList;
-    long lastAppliedBatchSeq;
 
     /**
      * @param clientId the name the client gave, or a generated one; used in logs and for Flush

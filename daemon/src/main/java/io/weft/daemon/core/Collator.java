@@ -92,7 +92,7 @@ final class Collator {
         a.event = null;
         a.live = null;
         a.ended = null;
-        a.headers = event.getHeadersMap();
+        a.headers = null;
         EventKind kind = event.getKind();
         LiveObject obj = live.get(event.getId());
 

@@ -47,14 +47,26 @@ public sealed interface Command {
     /** Registers a watcher; it is removed by cancelling it. */
     record StartWatch(ClientSession session, Watcher watcher) implements Command {}
 
+    /** How a flush ended. */
+    enum FlushOutcome {
+        /** Every sink has everything the client sent before the flush. */
+        COMPLETE,
+        /** The timeout passed first. */
+        TIMED_OUT,
+        /** {@code flush.max-pending} flushes were waiting already. */
+        REFUSED,
+        /** The daemon stopped before the sinks had everything. */
+        ABANDONED,
+    }
+
     /** Told when a flush is done. Runs on the broker thread; must not block. */
     @FunctionalInterface
     interface FlushListener {
         /**
          * @param token the flush's token
-         * @param complete true when every sink has everything; false on timeout or shutdown
+         * @param outcome how it ended
          * @param pending events still on their way to a sink
          */
-        void onFlushed(long token, boolean complete, long pending);
+        void onFlushed(long token, FlushOutcome outcome, long pending);
     }
 }

@@ -27,14 +27,6 @@ final class Subscriptions {
         return true;
     }
 
-    boolean isEmpty() {
-        return watchers.isEmpty();
-    }
-
-    int size() {
-        return watchers.size();
-    }
-
     List<Watcher> all() {
         return watchers;
     }

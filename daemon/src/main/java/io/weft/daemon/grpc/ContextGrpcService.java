@@ -112,14 +112,27 @@ public final class ContextGrpcService extends ContextServiceGrpc.ContextServiceI
         if (lane == null) {
             lane = sessions.unary();
         }
-        Command.Flush cmd = new Command.Flush(lane, 1, Math.max(0, timeoutNs), (token, complete, pending) ->
-                replies.execute(() -> {
-                    out.onNext(FlushResponse.newBuilder().setComplete(complete).setPending(pending).build());
-                    out.onCompleted();
-                }));
+        Command.Flush cmd = new Command.Flush(lane, 1, Math.max(0, timeoutNs), (token, outcome, pending) ->
+                replies.execute(() -> answerFlush(out, outcome, pending)));
         if (inbound.offer(cmd) != Inbound.Refusal.NONE) {
             out.onError(errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
                     "the daemon's inbound queue is full; retry with backoff"));
+        }
+    }
+
+    private void answerFlush(StreamObserver<FlushResponse> out, Command.FlushOutcome outcome, long pending) {
+        switch (outcome) {
+            case REFUSED -> out.onError(errors.error(Status.Code.RESOURCE_EXHAUSTED,
+                    ErrorReason.ERROR_REASON_TOO_MANY_FLUSHES,
+                    "flush.max-pending flushes are waiting already; retry later"));
+            case ABANDONED -> out.onError(shuttingDown());
+            default -> {
+                out.onNext(FlushResponse.newBuilder()
+                        .setComplete(outcome == Command.FlushOutcome.COMPLETE)
+                        .setPending(pending)
+                        .build());
+                out.onCompleted();
+            }
         }
     }
 

@@ -146,7 +146,8 @@ final class PublishStream implements StreamObserver<PublishRequest> {
     }
 
     /** Broker thread: must not block, so the result is written from the reply executor. */
-    private void onFlushed(long token, boolean complete, long pending) {
+    private void onFlushed(long token, Command.FlushOutcome outcome, long pending) {
+        boolean complete = outcome == Command.FlushOutcome.COMPLETE;
         replies.execute(() -> {
             synchronized (this) {
                 outstandingFlushes--;

@@ -13,10 +13,12 @@ import io.weft.api.v1.GetObjectRequest;
 import io.weft.api.v1.ObjectState;
 import io.weft.api.v1.PublishEventsRequest;
 import io.weft.api.v1.ViewServiceGrpc;
+import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.WeftdProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -175,21 +177,19 @@ class WeftCliIT {
                 .publishEvents(PublishEventsRequest.newBuilder().addAllEvents(List.of(events)).build());
     }
 
-    private static void awaitObjects(String... ids) throws InterruptedException {
+    private static void awaitObjects(String... ids) {
         ViewServiceGrpc.ViewServiceBlockingStub view = ViewServiceGrpc.newBlockingStub(weftd.channel());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (String id : ids) {
-            while (true) {
-                try {
-                    view.withDeadlineAfter(5, TimeUnit.SECONDS).getObject(GetObjectRequest.newBuilder().setId(id).build());
-                    break;
-                } catch (StatusRuntimeException e) {
-                    if (System.nanoTime() - deadline > 0) {
-                        throw new AssertionError("object " + id + " never appeared:\n" + weftd.output(), e);
-                    }
-                    Thread.sleep(10);
-                }
-            }
+            Poll.until(Duration.ofSeconds(30), () -> exists(view, id), () -> "object " + id + "\n" + weftd.output());
+        }
+    }
+
+    private static boolean exists(ViewServiceGrpc.ViewServiceBlockingStub view, String id) {
+        try {
+            view.withDeadlineAfter(5, TimeUnit.SECONDS).getObject(GetObjectRequest.newBuilder().setId(id).build());
+            return true;
+        } catch (StatusRuntimeException e) {
+            return false;
         }
     }
 

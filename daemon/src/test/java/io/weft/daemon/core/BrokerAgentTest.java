@@ -138,9 +138,9 @@ class BrokerAgentTest {
     @Test
     void shouldCompleteFlushOnlyWhenSinkConfirmed() {
         BrokerHarness h = new BrokerHarness();
-        List<Boolean> results = new ArrayList<>();
+        List<Command.FlushOutcome> results = new ArrayList<>();
         h.publish(born("o", Map.of()));
-        h.inbound.offer(new Command.Flush(h.client, 7, 5_000_000_000L, (t, ok, pending) -> results.add(ok)));
+        h.inbound.offer(new Command.Flush(h.client, 7, 5_000_000_000L, (t, outcome, pending) -> results.add(outcome)));
         h.run();
         assertTrue(results.isEmpty());
         assertFalse(h.broker.isDrained());
@@ -148,7 +148,7 @@ class BrokerAgentTest {
         h.sink.confirmAll();
         h.broker.doWork();
 
-        assertEquals(List.of(true), results);
+        assertEquals(List.of(Command.FlushOutcome.COMPLETE), results);
         assertTrue(h.broker.isDrained());
     }
 
@@ -157,8 +157,8 @@ class BrokerAgentTest {
         BrokerHarness h = new BrokerHarness();
         List<Long> pending = new ArrayList<>();
         h.publish(born("o", Map.of()), born("p", Map.of()));
-        h.inbound.offer(new Command.Flush(h.client, 1, 1_000_000_000L, (t, ok, p) -> {
-            assertFalse(ok);
+        h.inbound.offer(new Command.Flush(h.client, 1, 1_000_000_000L, (t, outcome, p) -> {
+            assertEquals(Command.FlushOutcome.TIMED_OUT, outcome);
             pending.add(p);
         }));
         h.run();
@@ -167,6 +167,34 @@ class BrokerAgentTest {
 
         assertEquals(List.of(2L), pending);
         assertEquals(1, h.counter("flushes_timed_out"));
+    }
+
+    @Test
+    void shouldRefuseFlushWhenMaxPendingFlushesAreWaiting() {
+        BrokerHarness h = new BrokerHarness();
+        List<Command.FlushOutcome> results = new ArrayList<>();
+        h.publish(born("o", Map.of()));
+        for (int i = 0; i < 5; i++) {
+            h.inbound.offer(new Command.Flush(h.client, i, 5_000_000_000L, (t, outcome, p) -> results.add(outcome)));
+        }
+        h.run();
+
+        assertEquals(List.of(Command.FlushOutcome.REFUSED), results, "four may wait (flush.max-pending), the fifth is refused");
+        assertEquals(1, h.counter("flushes_refused"));
+        h.sink.confirmAll();
+        h.broker.doWork();
+        assertEquals(5, results.size());
+    }
+
+    @Test
+    void shouldCountSlowCycleWhenDutiesTakeLongerThanTheThreshold() {
+        BrokerHarness h = new BrokerHarness();
+        h.publish(born("o", Map.of()));
+        h.clock.autoAdvanceNs = 20_000_000L;
+        h.broker.doWork();
+        h.clock.autoAdvanceNs = 0;
+
+        assertEquals(1, h.counter("broker_slow_cycles"), "a 10 ms threshold; every clock read moved 20 ms");
     }
 
     @Test

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
+import io.weft.daemon.testing.Poll;
 import org.junit.jupiter.api.Test;
 
 class BrokerIdleStrategyTest {
@@ -24,10 +24,10 @@ class BrokerIdleStrategyTest {
         });
         broker.start();
         try {
-            await(idle::isSleeping, "the broker sleeps");
+            Poll.until(idle::isSleeping, () -> "the broker sleeps");
             long before = rounds.get();
             idle.wake();
-            await(() -> rounds.get() > before, "the woken broker runs another round (not after 30 s)");
+            Poll.until(() -> rounds.get() > before, () -> "the woken broker runs another round (not after 30 s)");
         } finally {
             stop.set(true);
             idle.wake();
@@ -45,13 +45,5 @@ class BrokerIdleStrategyTest {
         long tookNs = System.nanoTime() - start;
         assertTrue(tookNs < THIRTY_SECONDS_NS / 2, "work pending: no deep sleep");
         assertTrue(tookNs > 50_000L, "work pending: the broker still parks (backoff), it does not spin");
-    }
-
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() - deadline < 0, "timed out waiting: " + what);
-            Thread.sleep(1);
-        }
     }
 }

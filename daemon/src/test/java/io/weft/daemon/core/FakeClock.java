@@ -4,6 +4,8 @@ package io.weft.daemon.core;
 final class FakeClock implements Clock {
     long nanoTime = 1_000_000_000L;
     long epochNanos = 1_700_000_000_000_000_000L;
+    /** When set, every read of {@link #nanoTime()} moves time on by this much (a slow duty). */
+    long autoAdvanceNs;
 
     void advanceNs(long ns) {
         nanoTime += ns;
@@ -12,6 +14,7 @@ final class FakeClock implements Clock {
 
     @Override
     public long nanoTime() {
+        nanoTime += autoAdvanceNs;
         return nanoTime;
     }
 

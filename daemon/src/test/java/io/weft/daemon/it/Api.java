@@ -7,9 +7,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.EventKind;
-import java.time.Duration;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 /** Small helpers for integration tests that speak the raw API. */
 final class Api {
@@ -44,21 +42,5 @@ final class Api {
                 })
                 .findFirst()
                 .orElse("<no ErrorInfo>");
-    }
-
-    /** Polls until the condition holds or the deadline passes. */
-    static void await(Duration timeout, BooleanSupplier condition, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-            }
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
     }
 }

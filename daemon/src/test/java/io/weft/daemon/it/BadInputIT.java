@@ -28,6 +28,7 @@ import io.weft.api.v1.PublishResponse;
 import io.weft.api.v1.Source;
 import io.weft.api.v1.ViewServiceGrpc;
 import io.weft.api.v1.WatchRequest;
+import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.WeftdProcess;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -76,7 +77,7 @@ class BadInputIT {
             assertEquals("UNKNOWN_OBJECT", Api.reason(atomic), "a rejected batch applies none of its events");
 
             goodClient.join(60_000);
-            Api.await(Duration.ofSeconds(30), () -> acks.stream().anyMatch(a -> a.getFlushedToken() == 1),
+            Poll.until(Duration.ofSeconds(30), () -> acks.stream().anyMatch(a -> a.getFlushedToken() == 1),
                     "the good client's flush");
             good.onCompleted();
             PublishResponse last = acks.stream().filter(a -> a.getFlushedToken() == 1).findFirst().orElseThrow();
@@ -92,6 +93,34 @@ class BadInputIT {
     }
 
     @Test
+    void shouldEndStreamWithInvalidArgumentWhenClientIdIsInvalid() throws Exception {
+        try (WeftdProcess weftd = WeftdProcess.start()) {
+            List<Throwable> errors = new CopyOnWriteArrayList<>();
+            StreamObserver<PublishRequest> in = ContextServiceGrpc.newStub(weftd.channel()).publish(
+                    new StreamObserver<>() {
+                        @Override
+                        public void onNext(PublishResponse r) {}
+
+                        @Override
+                        public void onError(Throwable t) {
+                            errors.add(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {}
+                    });
+            in.onNext(PublishRequest.newBuilder().setClientId("bad\nid").setBatchSeq(1)
+                    .addEvents(event("x", EventKind.EVENT_KIND_TRANSIENT, 1)).build());
+            Poll.until(Duration.ofSeconds(10), () -> !errors.isEmpty(), "the stream's error");
+
+            StatusRuntimeException e = (StatusRuntimeException) errors.get(0);
+            assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+            assertEquals("INVALID_ARGUMENT", Api.reason(e));
+            assertTrue(e.getStatus().getDescription().startsWith("client_id:"), e.getStatus().getDescription());
+        }
+    }
+
+    @Test
     void shouldRejectOnlyTheBadEventWhenStreamBatchIsMixed() throws Exception {
         try (WeftdProcess weftd = WeftdProcess.start()) {
             List<PublishResponse> acks = new CopyOnWriteArrayList<>();
@@ -102,7 +131,7 @@ class BadInputIT {
                     .addEvents(event("bad", EventKind.EVENT_KIND_TRANSIENT, 1).setRoutingKey("no spaces"))
                     .addEvents(event("ok-2", EventKind.EVENT_KIND_TRANSIENT, 1))
                     .setFlushToken(9).build());
-            Api.await(Duration.ofSeconds(10), () -> acks.stream().anyMatch(a -> a.getFlushedToken() == 9), "flush");
+            Poll.until(Duration.ofSeconds(10), () -> acks.stream().anyMatch(a -> a.getFlushedToken() == 9), "flush");
             in.onCompleted();
 
             long rejected = acks.stream().mapToLong(PublishResponse::getRejected).max().orElseThrow();
@@ -157,7 +186,7 @@ class BadInputIT {
             ContextServiceGrpc.newBlockingStub(weftd.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .flush(FlushRequest.getDefaultInstance());
             var admin = AdminServiceGrpc.newBlockingStub(weftd.channel());
-            Api.await(Duration.ofSeconds(5), () -> admin.withDeadlineAfter(5, TimeUnit.SECONDS)
+            Poll.until(Duration.ofSeconds(5), () -> admin.withDeadlineAfter(5, TimeUnit.SECONDS)
                     .info(InfoRequest.getDefaultInstance()).getCountersOrDefault("events_applied", 0)
                     == accepted.size(), "events_applied == accepted");
             var c = admin.withDeadlineAfter(5, TimeUnit.SECONDS).info(InfoRequest.getDefaultInstance()).getCountersMap();

@@ -21,6 +21,7 @@ import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ContextServiceGrpc;
 import io.weft.api.v1.EventKind;
 import io.weft.api.v1.FlushRequest;
+import io.weft.api.v1.FlushResponse;
 import io.weft.api.v1.GetObjectRequest;
 import io.weft.api.v1.InfoRequest;
 import io.weft.api.v1.InfoResponse;
@@ -38,6 +39,7 @@ import io.weft.api.v1.ViewServiceGrpc;
 import io.weft.api.v1.WatchMode;
 import io.weft.api.v1.WatchRequest;
 import io.weft.api.v1.WatchResponse;
+import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.WeftdProcess;
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -121,7 +123,7 @@ class ContextApiIT {
         in.onNext(PublishRequest.newBuilder().setBatchSeq(2)
                 .addEvents(event("s-1", EventKind.EVENT_KIND_UPDATE, 3).setFields(fields(Map.of("n", 2))))
                 .setFlushToken(42).build());
-        Api.await(Duration.ofSeconds(10), () -> acks.stream().anyMatch(a -> a.getFlushedToken() == 42), "flush 42");
+        Poll.until(Duration.ofSeconds(10), () -> acks.stream().anyMatch(a -> a.getFlushedToken() == 42), "flush 42");
         in.onCompleted();
 
         PublishResponse flushed = acks.stream().filter(a -> a.getFlushedToken() == 42).findFirst().orElseThrow();
@@ -130,6 +132,23 @@ class ContextApiIT {
         assertEquals(2, flushed.getLastBatchSeq());
         assertEquals(2.0, view.getObject(GetObjectRequest.newBuilder().setId("s-1").build())
                 .getObject().getFields().getFieldsOrThrow("n").getNumberValue());
+    }
+
+    @Test
+    void shouldFlushAStreamsEventsWhenUnaryFlushNamesItsClientId() {
+        List<PublishResponse> acks = new CopyOnWriteArrayList<>();
+        StreamObserver<PublishRequest> in = ContextServiceGrpc.newStub(weftd.channel()).publish(collect(acks));
+        in.onNext(PublishRequest.newBuilder().setClientId("it-flush-client").setBatchSeq(1)
+                .addEvents(event("fc-1", EventKind.EVENT_KIND_TRANSIENT, 1)).build());
+        Poll.until(Duration.ofSeconds(10), () -> acks.stream().anyMatch(a -> a.getAccepted() == 1), "the ack");
+
+        FlushResponse flushed = context.flush(FlushRequest.newBuilder().setClientId("it-flush-client").build());
+        in.onCompleted();
+
+        assertTrue(flushed.getComplete());
+        assertEquals(0, flushed.getPending());
+        assertEquals(ObjectState.OBJECT_STATE_TRANSIENT,
+                view.getObject(GetObjectRequest.newBuilder().setId("fc-1").build()).getObject().getState());
     }
 
     @Test
@@ -204,7 +223,7 @@ class ContextApiIT {
 
     private static void awaitWatchers(int n) {
         AdminServiceGrpc.AdminServiceBlockingStub admin = AdminServiceGrpc.newBlockingStub(weftd.channel());
-        Api.await(Duration.ofSeconds(10), () -> admin.withDeadlineAfter(5, TimeUnit.SECONDS)
+        Poll.until(Duration.ofSeconds(10), () -> admin.withDeadlineAfter(5, TimeUnit.SECONDS)
                 .queues(QueuesRequest.getDefaultInstance()).getQueuesList().stream()
                 .filter(q -> q.getName().startsWith("watch.")).count() >= n, n + " watchers registered");
     }

@@ -17,6 +17,7 @@ import io.weft.api.v1.ViewServiceGrpc;
 import io.weft.api.v1.WatchMode;
 import io.weft.api.v1.WatchRequest;
 import io.weft.api.v1.WatchResponse;
+import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.WeftdProcess;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,7 +47,7 @@ class LifecycleIT {
                 }
                 in.onNext(req.build());
             }
-            Api.await(Duration.ofSeconds(30), () -> acks.stream().anyMatch(a -> a.getAccepted() == events),
+            Poll.until(Duration.ofSeconds(30), () -> acks.stream().anyMatch(a -> a.getAccepted() == events),
                     "every event admitted");
 
             weftd.sigterm();
@@ -65,17 +66,37 @@ class LifecycleIT {
         try (WeftdProcess weftd = WeftdProcess.builder().arg("--config=" + conf).start()) {
             Files.writeString(conf, "log.level = debug\ncollator.live-max = 5\n");
             new ProcessBuilder("kill", "-HUP", Long.toString(weftd.pid())).start().waitFor();
-            Api.await(Duration.ofSeconds(10), () -> weftd.output().contains("msg=reloaded"), "the reload line");
+            Poll.until(Duration.ofSeconds(10), () -> weftd.output().contains("msg=reloaded"), "the reload line");
             assertTrue(weftd.output().contains("msg=reloaded applied=\"log.level=debug\" need_restart=collator.live-max"),
                     weftd.output());
 
             Files.writeString(conf, "log.level = loud\n");
             new ProcessBuilder("kill", "-HUP", Long.toString(weftd.pid())).start().waitFor();
-            Api.await(Duration.ofSeconds(10), () -> weftd.output().contains("reload refused"), "the refusal");
+            Poll.until(Duration.ofSeconds(10), () -> weftd.output().contains("reload refused"), "the refusal");
             assertTrue(weftd.isAlive());
         } finally {
             Files.deleteIfExists(conf);
         }
+    }
+
+    @Test
+    void shouldCheckConfigWithTheRealLauncherAndNameTheBadSetting() throws Exception {
+        ProcessBuilder ok = new ProcessBuilder(
+                WeftdProcess.launcherDir().resolve("weftd").toString(), "--check-config").redirectErrorStream(true);
+        ok.environment().keySet().removeIf(k -> k.startsWith("WEFT_"));
+        Process good = ok.start();
+        String goodOut = new String(good.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, good.waitFor(), goodOut);
+        assertTrue(goodOut.contains("config ok"), goodOut);
+
+        ProcessBuilder bad = new ProcessBuilder(
+                WeftdProcess.launcherDir().resolve("weftd").toString(), "--check-config").redirectErrorStream(true);
+        bad.environment().keySet().removeIf(k -> k.startsWith("WEFT_"));
+        bad.environment().put("WEFT_LISTEN", "nowhere");
+        Process p = bad.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(2, p.waitFor(), out);
+        assertTrue(out.contains("listen = \"nowhere\" (env WEFT_LISTEN)"), out);
     }
 
     @Test
@@ -110,7 +131,7 @@ class LifecycleIT {
                     WatchRequest.newBuilder().setMode(WatchMode.WATCH_MODE_MESSAGES).setBufferSize(65536).build(),
                     ContextApiIT.collect(fastSeen));
             var admin = AdminServiceGrpc.newBlockingStub(weftd.channel());
-            Api.await(Duration.ofSeconds(10), () -> watchers(admin).size() == 2, "two watchers");
+            Poll.until(Duration.ofSeconds(10), () -> watchers(admin).size() == 2, "two watchers");
 
             int events = 50_000;
             StreamObserver<PublishRequest> in = ContextServiceGrpc.newStub(weftd.channel())
@@ -123,7 +144,7 @@ class LifecycleIT {
                 }
                 in.onNext(req.build());
             }
-            Api.await(Duration.ofSeconds(60), () -> fastSeen.size() == events, "the fast watcher gets every event");
+            Poll.until(Duration.ofSeconds(60), () -> fastSeen.size() == events, "the fast watcher gets every event");
             in.onCompleted();
 
             long lagged = watchers(admin).stream().mapToLong(q -> q.getDropsOrDefault("lagged", 0)).sum();

@@ -76,7 +76,8 @@ final class DaemonFootprint {
     }
     Map<String, Long> counters = admin.info(InfoRequest.getDefaultInstance()).getCountersMap();
     long expired = counters.getOrDefault("objects_expired_cap", 0L)
-        + counters.getOrDefault("objects_expired_ttl", 0L);
+        + counters.getOrDefault("objects_expired_ttl", 0L)
+        + counters.getOrDefault("objects_expired_bytes", 0L);
     boolean lossy = dropped > 0 || expired > 0 || live != objects;
     String note = String.format("%,d live (%,d events applied); first reading %.1f MiB, max over %d s;"
             + " lost %d, expired %d", live, counters.getOrDefault("events_applied", 0L), loaded / MIB,
