@@ -24,6 +24,7 @@ import io.weft.daemon.grpc.Sessions;
 import io.weft.daemon.grpc.ViewGrpcService;
 import io.weft.daemon.log.LogFormat;
 import io.weft.daemon.log.Logs;
+import io.weft.daemon.bus.BusMonitor;
 import io.weft.daemon.bus.BusPublisher;
 import io.weft.daemon.bus.BusSettings;
 import io.weft.daemon.sink.JsonLinesSink;
@@ -62,6 +63,8 @@ public final class Weftd {
     private final AgentRunner runner;
     private final List<EventSink> sinks;
     private final String instanceId;
+    /** Reads the bus back for the fleet view; null without a bus. */
+    private final BusMonitor busMonitor;
     private final Sessions sessions = new Sessions();
     private final Errors errors = new Errors();
     private final ReplyExecutor replies;
@@ -72,6 +75,8 @@ public final class Weftd {
         this.inbound = new Inbound(config.inboundCapacity(), config.inboundClientQuota());
         this.instanceId = UUID.randomUUID().toString();
         this.sinks = sinks(config, instanceId);
+        BusSettings bus = BusSettings.from(config);
+        this.busMonitor = bus.enabled() ? new BusMonitor(bus, config.daemonId(), inbound) : null;
         this.broker = new BrokerAgent(brokerSettings(config), Clock.system(), inbound, sinks);
         BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
         inbound.onOffer(idle::wake);
@@ -126,6 +131,9 @@ public final class Weftd {
             s.start();
         }
         AgentRunner.startOnThread(runner);
+        if (busMonitor != null) {
+            busMonitor.start();
+        }
         Optional<Path> socket = config.socketPath();
         Optional<HostPort> tcp = config.listen();
         String version = BuildInfo.version();
@@ -136,10 +144,10 @@ public final class Weftd {
         List<ServerServiceDefinition> services = List.of(
                 new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
                         .bindWithDepth(limits.depth()),
-                new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer())
+                new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer(), busMonitor)
                         .bindService(),
                 new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors, sessions,
-                        replies).bindService());
+                        replies, busMonitor == null ? List.of() : List.of(busMonitor::queueInfo)).bindService());
         servers.start(
                 socket.orElse(null),
                 config.socketPermissions(),
@@ -184,12 +192,18 @@ public final class Weftd {
         }
         servers.close();
         replies.close();
+        if (busMonitor != null) {
+            busMonitor.close();
+        }
         Map<String, Long> c = broker.status().counters();
         LOG.info("msg=stopped drained=" + drained + " undelivered=" + left
                 + " events_in=" + c.getOrDefault("events_in", 0L));
     }
 
     private void stopNow() {
+        if (busMonitor != null) {
+            busMonitor.close();
+        }
         runner.close();
         servers.close();
         replies.close();

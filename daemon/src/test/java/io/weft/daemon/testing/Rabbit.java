@@ -38,6 +38,24 @@ public final class Rabbit {
         return "weft-test-" + UUID.randomUUID();
     }
 
+    /** A fresh exchange name, deleted (with its {@code .headers} companion) when closed. */
+    public static Exchange exchange() {
+        return new Exchange(freshExchange());
+    }
+
+    /** An exchange a test owns. */
+    public record Exchange(String name) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            try (Connection c = connect(); Channel ch = c.createChannel()) {
+                ch.exchangeDelete(name);
+                ch.exchangeDelete(name + ".headers");
+            } catch (TimeoutException e) {
+                throw new IOException(e);
+            }
+        }
+    }
+
     /** Opens a connection, failing with a hint when no broker answers. */
     public static Connection connect() throws IOException {
         ConnectionFactory f = new ConnectionFactory();
