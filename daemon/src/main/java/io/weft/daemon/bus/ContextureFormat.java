@@ -38,7 +38,7 @@ import java.util.Map;
  * {@code timestamp} (publish time), {@code app_id=weftd}, {@code delivery_mode=2} (persistent: a durable
  * queue keeps them over a broker restart); headers: {@code hostname} (the daemon id) plus the object's headers.
  */
-final class ContextureFormat {
+public final class ContextureFormat {
 
     static final String CONTENT_TYPE = "application/json";
     static final String APP_ID = "weftd";
@@ -129,7 +129,7 @@ final class ContextureFormat {
      * @return the event; its headers are the message's headers
      * @throws BadMessageException when the body is not a message of this format
      */
-    static BusEvent decode(String routingKey, Map<String, String> headers, byte[] body) throws BadMessageException {
+    public static BusEvent decode(String routingKey, Map<String, String> headers, byte[] body) throws BadMessageException {
         JsonObject o;
         try {
             JsonElement parsed = JsonParser.parseString(new String(body, StandardCharsets.UTF_8));
@@ -191,7 +191,7 @@ final class ContextureFormat {
     }
 
     /** A message that is not of the expected format; the monitor counts and skips it. */
-    static final class BadMessageException extends Exception {
+    public static final class BadMessageException extends Exception {
         BadMessageException(String message) {
             super(message);
         }
