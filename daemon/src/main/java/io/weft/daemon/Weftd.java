@@ -10,10 +10,12 @@ import io.weft.daemon.config.WeftConfig;
 import io.weft.daemon.core.BrokerAgent;
 import io.weft.daemon.core.BrokerIdleStrategy;
 import io.weft.daemon.core.BrokerSettings;
+import io.weft.daemon.core.CallSettings;
 import io.weft.daemon.core.Clock;
 import io.weft.daemon.core.EventSink;
 import io.weft.daemon.core.Inbound;
 import io.weft.daemon.grpc.AdminGrpcService;
+import io.weft.daemon.grpc.CallGrpcService;
 import io.weft.daemon.grpc.ContextGrpcService;
 import io.weft.daemon.grpc.Errors;
 import io.weft.daemon.grpc.EventLimits;
@@ -77,7 +79,7 @@ public final class Weftd {
         this.sinks = sinks(config, instanceId);
         BusSettings bus = BusSettings.from(config);
         this.busMonitor = bus.enabled() ? new BusMonitor(bus, config.daemonId(), inbound) : null;
-        this.broker = new BrokerAgent(brokerSettings(config), Clock.system(), inbound, sinks);
+        this.broker = new BrokerAgent(brokerSettings(config), callSettings(config), Clock.system(), inbound, sinks);
         BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
         inbound.onOffer(idle::wake);
         this.runner = new AgentRunner(
@@ -146,6 +148,10 @@ public final class Weftd {
                         .bindWithDepth(limits.depth()),
                 new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer(), busMonitor)
                         .bindService(),
+                new CallGrpcService(inbound, sessions, errors, replies, new EventValidator(limits),
+                        new CallGrpcService.Limits(config.daemonId(), config.callDefaultTimeout().toNanos(),
+                                config.callServeMaxInFlight(), config.callMaxStackBytes()))
+                        .bind(limits.depth()),
                 new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors, sessions,
                         replies, busMonitor == null ? List.of() : List.of(busMonitor::queueInfo)).bindService());
         servers.start(
@@ -236,6 +242,11 @@ public final class Weftd {
                 c.collatorFinishedMaxBytes(),
                 c.watchMax(),
                 c.flushMaxPending());
+    }
+
+    private static CallSettings callSettings(WeftConfig c) {
+        return new CallSettings(c.daemonId(), c.callMaxPending(), c.callServeMaxInFlight(), c.callMaxServers(),
+                c.callWarnAfter().toNanos());
     }
 
     private static List<EventSink> sinks(WeftConfig c, String instanceId) {

@@ -214,6 +214,36 @@ public final class Settings {
             "how often the spool is forced to stable storage (0s: after every write); a weftd crash loses nothing"
                     + " written, a power loss at most this much");
 
+    /** Calls in flight on this daemon at once. */
+    public static final Setting<Integer> CALL_MAX_PENDING = Setting.of("call.max-pending",
+            ValueTypes.integer(1, 1 << 24), "65536",
+            "calls in flight on this daemon at once; beyond, calls fail with RESOURCE_EXHAUSTED/QUEUE_FULL");
+
+    /** Calls one serving client may have at once. */
+    public static final Setting<Integer> CALL_SERVE_MAX_IN_FLIGHT = Setting.of("call.serve-max-in-flight",
+            ValueTypes.integer(1, 1 << 20), "1024",
+            "calls one Serve stream may have in flight; beyond, calls to it fail with QUEUE_FULL"
+                    + " (its outbox holds twice this: an invocation and a cancel per call)");
+
+    /** Serve streams registered at once. */
+    public static final Setting<Integer> CALL_MAX_SERVERS = Setting.of("call.max-servers",
+            ValueTypes.integer(1, 1 << 20), "4096", "Serve streams registered at once (QUEUE_FULL beyond)");
+
+    /** The slow-call warning threshold. */
+    public static final Setting<Duration> CALL_WARN_AFTER = Setting.of("call.warn-after",
+            ValueTypes.duration(Duration.ofMillis(1), Duration.ofHours(1)), "1s",
+            "a call still in flight after this long is logged once and counted (calls_slow)");
+
+    /** The budget of a call without a gRPC deadline. */
+    public static final Setting<Duration> CALL_DEFAULT_TIMEOUT = Setting.of("call.default-timeout",
+            ValueTypes.duration(Duration.ofMillis(1), Duration.ofDays(1)), "30s",
+            "the budget of a call that arrives without a gRPC deadline");
+
+    /** The largest handler stack passed back to a caller. */
+    public static final Setting<Integer> CALL_MAX_STACK_BYTES = Setting.of("call.max-stack-bytes",
+            ValueTypes.integer(0, 1 << 20), "8192",
+            "a handler's stack is cut to this many bytes (UTF-8) before it travels back to the caller");
+
     /** Every setting, in the order help and print-config show them. */
     public static final List<Setting<?>> ALL = List.of(
             SOCKET, SOCKET_MODE, LISTEN, DAEMON_ID, LOG_LEVEL, DRAIN_GRACE,
@@ -227,7 +257,9 @@ public final class Settings {
             SINK_FILE, SINK_FILE_CAPACITY, SINK_FILE_MAX_BYTES,
             BUS_URL, BUS_EXCHANGE, BUS_FORMAT, BUS_POLICY, BUS_CAPACITY, BUS_MAX_UNCONFIRMED, BUS_BATCH_MAX_EVENTS,
             BUS_RECONNECT_MAX, BUS_MONITOR_MAX_LENGTH, BUS_FLEET,
-            SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES, SPOOL_FSYNC_INTERVAL);
+            SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES, SPOOL_FSYNC_INTERVAL,
+            CALL_MAX_PENDING, CALL_SERVE_MAX_IN_FLIGHT, CALL_MAX_SERVERS, CALL_WARN_AFTER, CALL_DEFAULT_TIMEOUT,
+            CALL_MAX_STACK_BYTES);
 
     private Settings() {
     }

@@ -557,4 +557,34 @@ public final class WeftConfig {
     /** A value's text before parsing, and where it came from. */
     private record Candidate(String text, Source source) {
     }
+
+    /** {@code call.max-pending}: calls in flight at once. */
+    public int callMaxPending() {
+        return get(Settings.CALL_MAX_PENDING);
+    }
+
+    /** {@code call.serve-max-in-flight}: calls one Serve stream may have at once. */
+    public int callServeMaxInFlight() {
+        return get(Settings.CALL_SERVE_MAX_IN_FLIGHT);
+    }
+
+    /** {@code call.max-servers}: Serve streams at once. */
+    public int callMaxServers() {
+        return get(Settings.CALL_MAX_SERVERS);
+    }
+
+    /** {@code call.warn-after}: the slow-call threshold. */
+    public Duration callWarnAfter() {
+        return get(Settings.CALL_WARN_AFTER);
+    }
+
+    /** {@code call.default-timeout}: the budget of a call without a deadline. */
+    public Duration callDefaultTimeout() {
+        return get(Settings.CALL_DEFAULT_TIMEOUT);
+    }
+
+    /** {@code call.max-stack-bytes}: a handler's stack is cut to this. */
+    public int callMaxStackBytes() {
+        return get(Settings.CALL_MAX_STACK_BYTES);
+    }
 }

@@ -47,6 +47,7 @@ public final class BrokerAgent implements Agent {
     private final ArrayList<ClientSession> carried = new ArrayList<>();
     private final ArrayList<PendingFlush> pendingFlushes = new ArrayList<>();
     private final LatencyWatch latencyWatch;
+    private final CallRouter calls;
 
     private long cycle;
     private long lapNs;
@@ -65,11 +66,22 @@ public final class BrokerAgent implements Agent {
     private volatile BrokerStatus status = BrokerStatus.EMPTY;
     private volatile boolean quiescent = true;
     private volatile int publishedPendingFlushes;
+    private volatile int publishedPendingCalls;
 
     /**
      * @param sinks every destination of applied events; started and closed by the caller
      */
     public BrokerAgent(BrokerSettings settings, Clock clock, Inbound inbound, List<EventSink> sinks) {
+        this(settings, CallSettings.defaults(settings.daemonId()), clock, inbound, sinks);
+    }
+
+    /**
+     * @param callSettings the bounds of the call router
+     * @param sinks every destination of applied events; started and closed by the caller
+     */
+    public BrokerAgent(BrokerSettings settings, CallSettings callSettings, Clock clock, Inbound inbound,
+            List<EventSink> sinks) {
+        this.calls = new CallRouter(callSettings);
         this.settings = settings;
         this.clock = clock;
         this.inbound = inbound;
@@ -117,6 +129,7 @@ public final class BrokerAgent implements Agent {
         work += expireFlushes();
         work += collator.expireIdle(nowNs, BrokerSettings.EXPIRY_DRAIN_LIMIT);
         work += fleetCollator.expireIdle(nowNs, BrokerSettings.EXPIRY_DRAIN_LIMIT);
+        work += calls.expire(nowNs, CallSettings.EXPIRY_DRAIN_LIMIT);
         lap("timers");
         work += drainCarried(settings.clientDrainLimit());
         final int inboundWork = drainInbound(settings.inboundDrainLimit());
@@ -129,6 +142,9 @@ public final class BrokerAgent implements Agent {
         quiescent = inboundWork < settings.inboundDrainLimit() && carriedCommands == 0;
         if (publishedPendingFlushes != pendingFlushes.size()) {
             publishedPendingFlushes = pendingFlushes.size();
+        }
+        if (publishedPendingCalls != calls.pendingCount()) {
+            publishedPendingCalls = calls.pendingCount();
         }
         if (work > 0) {
             latencyWatch.onCycle(startNs, lapNs, longestDuty, longestDutyNs, work);
@@ -176,10 +192,11 @@ public final class BrokerAgent implements Agent {
 
     /**
      * True when commands are queued or carried or flushes are pending: the broker must not sleep deeply,
-     * because flushes complete by polling the sinks. Any thread (approximate).
+     * because flushes complete by polling the sinks; nor while calls are in flight, whose deadlines
+     * must fire on time. Any thread (approximate).
      */
     public boolean hasWork() {
-        return !inbound.isEmpty() || !quiescent || publishedPendingFlushes > 0;
+        return !inbound.isEmpty() || !quiescent || publishedPendingFlushes > 0 || publishedPendingCalls > 0;
     }
 
     // ---- duties ----
@@ -239,6 +256,8 @@ public final class BrokerAgent implements Agent {
             onStartWatch(w);
         } else if (command instanceof Command.BusEvents b) {
             onBusEvents(b);
+        } else if (command instanceof Command.Calls c) {
+            calls.on(c.op(), nowNs);
         }
     }
 
@@ -445,6 +464,7 @@ public final class BrokerAgent implements Agent {
         c.put("fleet_live", (long) fleetCollator.liveCount());
         c.put("fleet_collator_live_bytes", fleetCollator.liveBytes());
         c.put("broker_slow_cycles", latencyWatch.slowCycles());
+        c.putAll(calls.counters());
         for (int i = 0; i < sinks.length; i++) {
             c.put("sink_" + sinks[i].name() + "_dropped_full", sinkDrops[i]);
         }
@@ -464,6 +484,11 @@ public final class BrokerAgent implements Agent {
     /** The live-object cap, for queue reports. */
     public int liveMax() {
         return collator.liveMax();
+    }
+
+    /** The most calls in flight at once, for queue reports. */
+    public int callsPendingMax() {
+        return calls.pendingCapacity();
     }
 
     /** The finished ring's capacity, for queue reports. */

@@ -61,6 +61,9 @@ public sealed interface Command {
      */
     record BusEvents(ClientSession session, Watcher consumer, List<BusEvent> events) implements Command {}
 
+    /** The call family (DESIGN §8): registrations, invocations, results, cancels; see {@link CallOp}. */
+    record Calls(ClientSession session, CallOp op) implements Command {}
+
     /** How a flush ended. */
     enum FlushOutcome {
         /** Every sink has everything the client sent before the flush. */

@@ -5,6 +5,12 @@ import io.grpc.stub.StreamObserver;
 import io.weft.api.v1.AdminServiceGrpc;
 import io.weft.api.v1.InfoRequest;
 import io.weft.api.v1.InfoResponse;
+import io.weft.api.v1.InFlightRequest;
+import io.weft.api.v1.InFlightResponse;
+import io.weft.api.v1.ErrorReason;
+import io.grpc.Status;
+import io.weft.daemon.core.CallOp;
+import io.weft.daemon.core.Command;
 import io.weft.api.v1.ListenAddress;
 import io.weft.api.v1.QueueInfo;
 import io.weft.api.v1.QueuesRequest;
@@ -142,8 +148,27 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
             b.addQueues(q.toBuilder()
                     .putDrops("full", st.counters().getOrDefault("sink_" + s.name() + "_dropped_full", 0L)));
         }
+        b.addQueues(QueueInfo.newBuilder()
+                .setName("calls.pending")
+                .setDepth(st.counters().getOrDefault("calls_pending", 0L))
+                .setCapacity(broker.callsPendingMax())
+                .putDrops("full", st.counters().getOrDefault("calls_refused_full", 0L))
+                .setPolicy("refuse: RESOURCE_EXHAUSTED/QUEUE_FULL (also per serving client, call.serve-max-in-flight)"));
         otherQueues.forEach(q -> b.addQueues(q.get()));
         out.onNext(b.build());
         out.onCompleted();
+    }
+
+    /** Asks the broker, which owns the calls in flight; answers from the reply executor. */
+    @Override
+    public void inFlight(InFlightRequest req, StreamObserver<InFlightResponse> out) {
+        Command.Calls cmd = new Command.Calls(sessions.unary(), new CallOp.ListInFlight(calls -> replies.execute(() -> {
+            out.onNext(InFlightResponse.newBuilder().addAllCalls(calls).build());
+            out.onCompleted();
+        })));
+        if (inbound.offer(cmd) != Inbound.Refusal.NONE) {
+            out.onError(errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
+                    "the daemon's inbound queue is full; retry with backoff"));
+        }
     }
 }

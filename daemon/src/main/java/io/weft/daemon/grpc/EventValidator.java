@@ -71,6 +71,19 @@ public final class EventValidator {
         return checkStruct(fields, path + ".fields", 1);
     }
 
+    /**
+     * Checks one JSON value (call arguments and results): no NaN or Infinity, no value without a
+     * kind inside it, nested at most {@code limits.depth} levels. An unset top-level value is JSON null.
+     */
+    public Violation checkJson(Value v, String path) {
+        return switch (v.getKindCase()) {
+            case KIND_NOT_SET -> null;
+            case STRUCT_VALUE -> checkStruct(v.getStructValue(), path, 1);
+            case LIST_VALUE -> checkList(v.getListValue(), path, 1);
+            default -> checkValue(v, path, null, 0);
+        };
+    }
+
     private Violation checkStruct(Struct s, String path, int depth) {
         if (depth > limits.depth()) {
             return tooDeep(path);
@@ -129,6 +142,9 @@ public final class EventValidator {
     }
 
     private static String child(String parent, Object key) {
+        if (key == null) {
+            return parent;
+        }
         return key instanceof Integer ? parent + "[" + key + "]" : parent + "." + key;
     }
 

@@ -1,0 +1,49 @@
+package io.weft.daemon.core;
+
+import com.google.protobuf.Value;
+import io.weft.api.v1.CallResult;
+import io.weft.api.v1.EndpointSpec;
+import io.weft.api.v1.InFlightCall;
+import java.util.List;
+import java.util.function.Consumer;
+
+/** The call family of commands ({@link Command.Calls}): what the gRPC threads ask of the call router. */
+public sealed interface CallOp {
+
+    /** A Serve stream registers its endpoints; answered through the server's listener. */
+    record Register(CallServer server, List<EndpointSpec> endpoints) implements CallOp {}
+
+    /** A Serve stream ended: its endpoints go, its pending calls get dead replies. */
+    record ServeEnded(CallServer server) implements CallOp {}
+
+    /**
+     * A call to invoke.
+     *
+     * @param callId unique on this daemon
+     * @param target {@code endpoint} or {@code endpoint@daemon}
+     * @param budgetNs what is left of the caller's deadline
+     * @param parentCallId the call being handled when this one was made, or empty
+     * @param callerClient the caller's client id, or empty
+     */
+    record Invoke(
+            String callId,
+            String target,
+            String function,
+            Value args,
+            long budgetNs,
+            String parentCallId,
+            String callerClient,
+            CallReply reply) implements CallOp {}
+
+    /** A serving client answered an invocation. */
+    record Result(CallServer server, CallResult result) implements CallOp {}
+
+    /**
+     * The caller gave up: it cancelled, or ({@code deadlinePassed}) its own deadline passed before
+     * the broker's timer fired.
+     */
+    record CallerGone(String callId, boolean deadlinePassed) implements CallOp {}
+
+    /** Lists the calls in flight, oldest first. */
+    record ListInFlight(Consumer<List<InFlightCall>> reply) implements CallOp {}
+}

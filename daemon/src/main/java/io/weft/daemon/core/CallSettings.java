@@ -1,0 +1,21 @@
+package io.weft.daemon.core;
+
+/**
+ * What the call router needs to know (DESIGN §8).
+ *
+ * @param daemonId this daemon's id: the {@code @daemon} of local endpoints
+ * @param maxPending calls in flight on this daemon at once; beyond, calls fail with QUEUE_FULL
+ * @param serveMaxInFlight calls one serving client may have at once; beyond, QUEUE_FULL
+ * @param maxServers Serve streams registered at once; beyond, registration fails with QUEUE_FULL
+ * @param warnAfterNs a call still in flight after this long is logged once and counted
+ */
+public record CallSettings(String daemonId, int maxPending, int serveMaxInFlight, int maxServers, long warnAfterNs) {
+
+    /** Calls expired (or warned about) per duty cycle at most. */
+    static final int EXPIRY_DRAIN_LIMIT = 1024;
+
+    /** Settings for a broker that only collates (tests of other duties). */
+    public static CallSettings defaults(String daemonId) {
+        return new CallSettings(daemonId, 65_536, 1024, 4096, 1_000_000_000L);
+    }
+}
