@@ -37,6 +37,41 @@ final class Values {
     return toValue(o, 0);
   }
 
+  /**
+   * Converts a JSON value back to plain Java: null, {@link Boolean}, {@link String}, {@link Long}
+   * for integral numbers within ±2^53 (else {@link Double}), {@code Map<String, Object>} (in order)
+   * and {@code List<Object>}.
+   */
+  static Object fromValue(Value v) {
+    switch (v.getKindCase()) {
+      case BOOL_VALUE:
+        return v.getBoolValue();
+      case STRING_VALUE:
+        return v.getStringValue();
+      case NUMBER_VALUE: {
+        double d = v.getNumberValue();
+        if (d == Math.rint(d) && Math.abs(d) <= 9_007_199_254_740_992.0) {
+          return (long) d;
+        }
+        return d;
+      }
+      case STRUCT_VALUE: {
+        java.util.LinkedHashMap<String, Object> m = new java.util.LinkedHashMap<>();
+        v.getStructValue().getFieldsMap().forEach((k, x) -> m.put(k, fromValue(x)));
+        return m;
+      }
+      case LIST_VALUE: {
+        java.util.ArrayList<Object> l = new java.util.ArrayList<>(v.getListValue().getValuesCount());
+        for (Value x : v.getListValue().getValuesList()) {
+          l.add(fromValue(x));
+        }
+        return l;
+      }
+      default:
+        return null;
+    }
+  }
+
   static Value string(String s) {
     return Value.newBuilder().setStringValue(s).build();
   }

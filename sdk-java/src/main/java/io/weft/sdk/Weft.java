@@ -5,6 +5,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
+import io.weft.api.v1.EndpointPolicy;
 import io.weft.api.v1.ErrorReason;
 import io.weft.api.v1.GetObjectRequest;
 import io.weft.api.v1.ListObjectsRequest;
@@ -13,13 +14,21 @@ import io.weft.api.v1.ViewServiceGrpc;
 import io.weft.api.v1.WatchMode;
 import io.weft.api.v1.WatchRequest;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
@@ -62,6 +71,8 @@ public final class Weft implements AutoCloseable {
   private final ViewServiceGrpc.ViewServiceBlockingStub viewsBlocking;
   private final Duration waitOnClose;
   private final Duration callTimeout;
+  private final Caller caller;
+  private final Set<Server> servers = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Weft(Builder b) {
@@ -93,6 +104,7 @@ public final class Weft implements AutoCloseable {
     this.viewsBlocking = ViewServiceGrpc.newBlockingStub(channel);
     this.waitOnClose = b.waitOnClose;
     this.callTimeout = b.callTimeout;
+    this.caller = new Caller(channel, clientId);
     publisher.start();
   }
 
@@ -253,6 +265,106 @@ public final class Weft implements AutoCloseable {
         r -> r.hasObject() ? r.getObject() : null);
   }
 
+  // ---- calls (DESIGN §8) ----
+
+  /**
+   * Serves {@code endpoint} with {@code handlers} (function name → handler) until the returned
+   * server is closed; only these functions can be called. Blocks until weftd accepted the
+   * registration; throws {@link WeftException} when it refused (e.g. ENDPOINT_TAKEN).
+   */
+  public Server serve(String endpoint, Map<String, Handler> handlers) {
+    return serve(endpoint, handlers, EndpointPolicy.getDefaultInstance(), 16);
+  }
+
+  /**
+   * Serves {@code endpoint} for the callers {@code policy} allows, on {@code threads} handler
+   * threads (their queue holds 1,024 invocations).
+   */
+  public Server serve(String endpoint, Map<String, Handler> handlers, EndpointPolicy policy,
+      int threads) {
+    Server s = new Server(channel, clientId, endpoint, handlers, policy, threads, 1024).awaitRegistered(callTimeout);
+    servers.add(s);
+    return s;
+  }
+
+  /** Calls {@code function} of {@code target} ({@code endpoint[@daemon]}) within the call timeout. */
+  public Object call(String target, String function, Object args) {
+    return call(target, function, args, callTimeout);
+  }
+
+  /**
+   * Calls and waits for the result. Inside a handler, the call inherits the handler's deadline and
+   * cancellation. Throws {@link CallError} when the call fails.
+   */
+  public Object call(String target, String function, Object args, Duration timeout) {
+    CompletableFuture<Object> f = callAsync(target, function, args, timeout);
+    try {
+      return f.get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new RuntimeException(e.getCause());
+    } catch (InterruptedException e) {
+      f.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new CallError(target, "CANCELLED", io.grpc.Status.CANCELLED.withDescription("interrupted"),
+          Map.of("scope", "call"), e);
+    }
+  }
+
+  /**
+   * Starts a call; the future completes with the result or a {@link CallError}. Cancelling the
+   * future cancels the call and the remote handler.
+   */
+  public CompletableFuture<Object> callAsync(String target, String function, Object args, Duration timeout) {
+    return caller.callAsync(target, function, args, timeout);
+  }
+
+  /** One call of {@link #inParallel}. */
+  public record Call(String target, String function, Object args) {}
+
+  /**
+   * Makes every call at once and returns their results in order, or throws one {@link
+   * ParallelCallError} listing each failure. Calls still running when {@code timeout} passes are
+   * cancelled (and listed as DEADLINE_EXCEEDED).
+   */
+  public List<Object> inParallel(Duration timeout, List<Call> calls) {
+    List<CompletableFuture<Object>> fs = new ArrayList<>();
+    for (Call c : calls) {
+      fs.add(callAsync(c.target(), c.function(), c.args(), timeout));
+    }
+    try {
+      CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0]))
+          .get(timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(200), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      // Failures are collected below; siblings still running are cancelled.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    List<Object> results = new ArrayList<>();
+    SortedMap<Integer, CallError> failures = new TreeMap<>();
+    for (int i = 0; i < fs.size(); i++) {
+      CompletableFuture<Object> f = fs.get(i);
+      if (!f.isDone()) {
+        f.cancel(true);
+        failures.put(i, new CallError(calls.get(i).target(), "DEADLINE_EXCEEDED",
+            io.grpc.Status.DEADLINE_EXCEEDED.withDescription("cancelled at the in_parallel deadline"),
+            Map.of("scope", "call"), null));
+        results.add(null);
+        continue;
+      }
+      try {
+        results.add(f.join());
+      } catch (CompletionException e) {
+        failures.put(i, e.getCause() instanceof CallError ce ? ce
+            : CallError.of(calls.get(i).target(), WeftException.fromGrpc(e.getCause())));
+        results.add(null);
+      }
+    }
+    if (!failures.isEmpty()) {
+      throw new ParallelCallError(failures, calls.size());
+    }
+    return results;
+  }
+
   /**
    * Stops the background worker and closes the connection. With
    * {@link Builder#waitOnClose(Duration)} set, first flushes for at most that long; otherwise
@@ -268,6 +380,7 @@ public final class Weft implements AutoCloseable {
       flush(waitOnClose);
     }
     publisher.close(Duration.ofSeconds(1));
+    servers.forEach(Server::close);
     if (ownsChannel) {
       channel.shutdown();
       try {
