@@ -30,6 +30,15 @@ import io.weft.daemon.bus.BusMonitor;
 import io.weft.daemon.bus.BusPublisher;
 import io.weft.daemon.bus.BusSettings;
 import io.weft.daemon.sink.JsonLinesSink;
+import io.weft.daemon.grpc.PeerGrpcService;
+import io.weft.daemon.peer.Links;
+import io.weft.daemon.peer.PeerDialer;
+import io.weft.daemon.peer.PeerListener;
+import io.weft.daemon.peer.PeerTls;
+import io.grpc.Status;
+import io.weft.api.v1.ErrorReason;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -71,6 +80,11 @@ public final class Weftd {
     private final Errors errors = new Errors();
     private final ReplyExecutor replies;
     private final GrpcServers servers = new GrpcServers();
+    /** A new one each start: peers prefer routes of the newest epoch. */
+    private final long epoch = Clock.system().epochNanos();
+    private final List<PeerDialer> dialers = new ArrayList<>();
+    private PeerListener peerListener;
+    private ScheduledExecutorService peerScheduler;
 
     private Weftd(WeftConfig config) {
         this.config = config;
@@ -79,7 +93,7 @@ public final class Weftd {
         this.sinks = sinks(config, instanceId);
         BusSettings bus = BusSettings.from(config);
         this.busMonitor = bus.enabled() ? new BusMonitor(bus, config.daemonId(), inbound) : null;
-        this.broker = new BrokerAgent(brokerSettings(config), callSettings(config), Clock.system(), inbound, sinks);
+        this.broker = new BrokerAgent(brokerSettings(config), callSettings(config, epoch), Clock.system(), inbound, sinks);
         BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
         inbound.onOffer(idle::wake);
         this.runner = new AgentRunner(
@@ -160,6 +174,7 @@ public final class Weftd {
                 tcp.map(HostPort::toSocketAddress).orElse(null),
                 config.grpcMaxMessageBytes(),
                 services);
+        startPeers(version);
         StringBuilder ready = new StringBuilder("msg=ready daemon_id=")
                 .append(LogFormat.quote(identity.daemonId()))
                 .append(" version=").append(version);
@@ -169,12 +184,53 @@ public final class Weftd {
         if (servers.tcpAddress() != null) {
             ready.append(" grpc_tcp=").append(hostPort(servers.tcpAddress()));
         }
+        if (peerListener != null) {
+            ready.append(" peer_listen=").append(hostPort(peerListener.address()));
+        }
         config.sinkFile().ifPresent(f -> ready.append(" sink_file=").append(LogFormat.quote(f.toString())));
         if (!config.busUrls().isEmpty()) {
             ready.append(" bus_exchange=").append(config.busExchange())
                     .append(" bus_policy=").append(config.busPolicy().name().toLowerCase(Locale.ROOT));
         }
         LOG.info(ready.toString());
+    }
+
+    /** The peer listener and the dialers of the configured peers, when any are configured. */
+    private void startPeers(String version) throws IOException {
+        if (config.peerListen().isEmpty() && config.peers().isEmpty()) {
+            return;
+        }
+        PeerTls tls = config.tlsCert().isPresent()
+                ? PeerTls.load(config.tlsCert().get(), config.tlsKey().orElseThrow(), config.tlsCa().orElseThrow())
+                : null;
+        Links links = new Links(config.daemonId(), epoch, version, inbound, replies, config.peerLinkCapacity(),
+                config.peerPlaintext(), why -> errors.error(Status.Code.UNAUTHENTICATED,
+                        ErrorReason.ERROR_REASON_PEER_AUTH_FAILED, why));
+        if (config.peerListen().isPresent()) {
+            peerListener = PeerListener.start(config.peerListen().get().toSocketAddress(), tls,
+                    new PeerGrpcService(links).bind(), config.grpcMaxMessageBytes());
+        }
+        peerScheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "weft-peer-dialer");
+            t.setDaemon(true);
+            return t;
+        });
+        for (HostPort peer : config.peers()) {
+            PeerDialer d = new PeerDialer(peer, tls, links, peerScheduler, config.peerReconnectMax().toNanos(),
+                    config.grpcMaxMessageBytes());
+            dialers.add(d);
+            d.start();
+        }
+    }
+
+    private void stopPeers() {
+        dialers.forEach(PeerDialer::close);
+        if (peerListener != null) {
+            peerListener.close();
+        }
+        if (peerScheduler != null) {
+            peerScheduler.shutdownNow();
+        }
     }
 
     /**
@@ -190,6 +246,7 @@ public final class Weftd {
             LockSupport.parkNanos(DRAIN_POLL_NS);
         }
         boolean drained = broker.isDrained();
+        stopPeers();
         runner.close();
         broker.abandonFlushes();
         long left = inbound.depth();
@@ -207,6 +264,7 @@ public final class Weftd {
     }
 
     private void stopNow() {
+        stopPeers();
         if (busMonitor != null) {
             busMonitor.close();
         }
@@ -244,9 +302,10 @@ public final class Weftd {
                 c.flushMaxPending());
     }
 
-    private static CallSettings callSettings(WeftConfig c) {
+    private static CallSettings callSettings(WeftConfig c, long epoch) {
         return new CallSettings(c.daemonId(), c.callMaxPending(), c.callServeMaxInFlight(), c.callMaxServers(),
-                c.callWarnAfter().toNanos());
+                c.callWarnAfter().toNanos(), new CallSettings.PeerSettings(epoch, c.peerMaxHops(),
+                        c.peerHeartbeatInterval().toNanos(), c.peerDeadAfter().toNanos()));
     }
 
     private static List<EventSink> sinks(WeftConfig c, String instanceId) {

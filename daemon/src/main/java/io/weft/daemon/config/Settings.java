@@ -244,6 +244,56 @@ public final class Settings {
             ValueTypes.integer(0, 1 << 20), "8192",
             "a handler's stack is cut to this many bytes (UTF-8) before it travels back to the caller");
 
+    /** The peer listener. */
+    public static final Setting<Optional<HostPort>> PEER_LISTEN = Setting.of("peer.listen", ValueTypes.hostPortOrOff(),
+            "off", "where peer daemons connect (PeerService.Link over mTLS), host:port or \"off\"");
+
+    /** The peers to dial. */
+    public static final Setting<List<HostPort>> PEERS = Setting.of("peers", ValueTypes.hostPortsOrOff(), "off",
+            "peer daemons to link to, host:port of their peer.listen, comma-separated; \"off\": none");
+
+    /** This daemon's certificate. */
+    public static final Setting<Optional<Path>> TLS_CERT = Setting.of("tls.cert", ValueTypes.pathOrOff(), "off",
+            "this daemon's certificate chain (PEM) for peer links; its subject CN is this daemon's id");
+
+    /** This daemon's key. */
+    public static final Setting<Optional<Path>> TLS_KEY = Setting.of("tls.key", ValueTypes.pathOrOff(), "off",
+            "this daemon's private key (PKCS#8 PEM) for peer links");
+
+    /** The CA peers' certificates must chain to. */
+    public static final Setting<Optional<Path>> TLS_CA = Setting.of("tls.ca", ValueTypes.pathOrOff(), "off",
+            "the CA certificate (PEM) every peer's certificate must be signed by");
+
+    /** Plaintext peer links. */
+    public static final Setting<Integer> PEER_PLAINTEXT = Setting.of("peer.plaintext", ValueTypes.integer(0, 1), "0",
+            "1 allows plaintext peer links without certificates (loopback tests only): the peer's hello is trusted");
+
+    /** Heartbeat interval of peer links. */
+    public static final Setting<Duration> PEER_HEARTBEAT_INTERVAL = Setting.of("peer.heartbeat-interval",
+            ValueTypes.duration(Duration.ofMillis(10), Duration.ofMinutes(1)), "500ms",
+            "a peer link sends a heartbeat this often when it sent nothing else");
+
+    /** When a silent link is dead. */
+    public static final Setting<Duration> PEER_DEAD_AFTER = Setting.of("peer.dead-after",
+            ValueTypes.duration(Duration.ofMillis(50), Duration.ofMinutes(10)), "2s",
+            "a peer link that received nothing for this long is closed: its routes are withdrawn, its calls get"
+                    + " dead replies, and it is dialled again");
+
+    /** Most hops a route or a call may take. */
+    public static final Setting<Integer> PEER_MAX_HOPS = Setting.of("peer.max-hops", ValueTypes.integer(1, 64), "8",
+            "routes farther than this many hops are not accepted, and calls travel at most this many hops");
+
+    /** Bound of one link's outbox. */
+    public static final Setting<Integer> PEER_LINK_CAPACITY = Setting.of("peer.link-capacity",
+            ValueTypes.integer(16, 1 << 22), "65536",
+            "envelopes queued for one peer link; beyond, calls through it fail with QUEUE_FULL at once and"
+                    + " anything else closes the link (it reconnects and re-synchronises its routes)");
+
+    /** Longest pause between dials. */
+    public static final Setting<Duration> PEER_RECONNECT_MAX = Setting.of("peer.reconnect-max",
+            ValueTypes.duration(Duration.ofMillis(10), Duration.ofMinutes(10)), "5s",
+            "a lost peer link is dialled again with back-off doubling from 50 ms up to this");
+
     /** Every setting, in the order help and print-config show them. */
     public static final List<Setting<?>> ALL = List.of(
             SOCKET, SOCKET_MODE, LISTEN, DAEMON_ID, LOG_LEVEL, DRAIN_GRACE,
@@ -259,7 +309,9 @@ public final class Settings {
             BUS_RECONNECT_MAX, BUS_MONITOR_MAX_LENGTH, BUS_FLEET,
             SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES, SPOOL_FSYNC_INTERVAL,
             CALL_MAX_PENDING, CALL_SERVE_MAX_IN_FLIGHT, CALL_MAX_SERVERS, CALL_WARN_AFTER, CALL_DEFAULT_TIMEOUT,
-            CALL_MAX_STACK_BYTES);
+            CALL_MAX_STACK_BYTES,
+            PEER_LISTEN, PEERS, TLS_CERT, TLS_KEY, TLS_CA, PEER_PLAINTEXT, PEER_HEARTBEAT_INTERVAL, PEER_DEAD_AFTER,
+            PEER_MAX_HOPS, PEER_LINK_CAPACITY, PEER_RECONNECT_MAX);
 
     private Settings() {
     }

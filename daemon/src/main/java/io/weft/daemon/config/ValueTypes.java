@@ -521,4 +521,41 @@ public final class ValueTypes {
             throw new IllegalArgumentException(expected, e);
         }
     }
+
+    /**
+     * Comma-separated {@code host:port} addresses (the peers to dial), or {@code off}.
+     *
+     * @return the type; {@code off} is the empty list
+     */
+    public static ValueType<List<HostPort>> hostPortsOrOff() {
+        ValueType<Optional<HostPort>> one = hostPortOrOff();
+        return new ValueType<>() {
+            @Override
+            public List<HostPort> parse(String raw) {
+                if (raw.equals("off") || raw.isBlank()) {
+                    return List.of();
+                }
+                List<HostPort> out = new java.util.ArrayList<>();
+                for (String part : raw.split(",")) {
+                    Optional<HostPort> hp = one.parse(part.strip());
+                    if (hp.isEmpty() || hp.get().port() == 0) {
+                        throw new IllegalArgumentException("expected host:port addresses with real ports, comma-separated,"
+                                + " or \"off\"");
+                    }
+                    out.add(hp.get());
+                }
+                return List.copyOf(out);
+            }
+
+            @Override
+            public String format(List<HostPort> v) {
+                return v.isEmpty() ? "off" : String.join(",", v.stream().map(HostPort::toString).toList());
+            }
+
+            @Override
+            public String describe() {
+                return "host:port,... or off";
+            }
+        };
+    }
 }

@@ -206,6 +206,22 @@ public final class WeftConfig {
             errors.add("bus.policy = spool (" + v.get(Settings.BUS_POLICY).source() + ") needs spool.dir, which is off ("
                     + v.get(Settings.SPOOL_DIR).source() + "): set WEFT_SPOOL_DIR or --spool.dir");
         }
+        checkPeerTls(v, errors);
+    }
+
+    /** Peer links need all three TLS files, unless plaintext is explicitly allowed. */
+    private static void checkPeerTls(Map<Setting<?>, Value<?>> v, List<String> errors) {
+        boolean peering = ((Optional<?>) v.get(Settings.PEER_LISTEN).value()).isPresent()
+                || !((List<?>) v.get(Settings.PEERS).value()).isEmpty();
+        List<Setting<?>> tls = List.of(Settings.TLS_CERT, Settings.TLS_KEY, Settings.TLS_CA);
+        long set = tls.stream().filter(s -> ((Optional<?>) v.get(s).value()).isPresent()).count();
+        if (set != 0 && set != tls.size()) {
+            errors.add("tls.cert, tls.key and tls.ca go together: set all three (WEFT_TLS_CERT, WEFT_TLS_KEY, WEFT_TLS_CA)");
+        }
+        if (peering && set == 0 && (Integer) v.get(Settings.PEER_PLAINTEXT).value() == 0) {
+            errors.add("peer links need mTLS: set tls.cert, tls.key and tls.ca, or peer.plaintext = 1 ("
+                    + v.get(Settings.PEER_PLAINTEXT).source() + ") for loopback tests");
+        }
     }
 
     private static <T extends Comparable<T>> void atMost(Map<Setting<?>, Value<?>> v, Setting<T> small,
@@ -586,5 +602,60 @@ public final class WeftConfig {
     /** {@code call.max-stack-bytes}: a handler's stack is cut to this. */
     public int callMaxStackBytes() {
         return get(Settings.CALL_MAX_STACK_BYTES);
+    }
+
+    /** {@code peer.listen}: the peer listener, or empty. */
+    public Optional<HostPort> peerListen() {
+        return get(Settings.PEER_LISTEN);
+    }
+
+    /** {@code peers}: the peers to dial. */
+    public List<HostPort> peers() {
+        return get(Settings.PEERS);
+    }
+
+    /** {@code tls.cert}. */
+    public Optional<Path> tlsCert() {
+        return get(Settings.TLS_CERT);
+    }
+
+    /** {@code tls.key}. */
+    public Optional<Path> tlsKey() {
+        return get(Settings.TLS_KEY);
+    }
+
+    /** {@code tls.ca}. */
+    public Optional<Path> tlsCa() {
+        return get(Settings.TLS_CA);
+    }
+
+    /** {@code peer.plaintext}: plaintext peer links allowed. */
+    public boolean peerPlaintext() {
+        return get(Settings.PEER_PLAINTEXT) == 1;
+    }
+
+    /** {@code peer.heartbeat-interval}. */
+    public Duration peerHeartbeatInterval() {
+        return get(Settings.PEER_HEARTBEAT_INTERVAL);
+    }
+
+    /** {@code peer.dead-after}. */
+    public Duration peerDeadAfter() {
+        return get(Settings.PEER_DEAD_AFTER);
+    }
+
+    /** {@code peer.max-hops}. */
+    public int peerMaxHops() {
+        return get(Settings.PEER_MAX_HOPS);
+    }
+
+    /** {@code peer.link-capacity}. */
+    public int peerLinkCapacity() {
+        return get(Settings.PEER_LINK_CAPACITY);
+    }
+
+    /** {@code peer.reconnect-max}. */
+    public Duration peerReconnectMax() {
+        return get(Settings.PEER_RECONNECT_MAX);
     }
 }

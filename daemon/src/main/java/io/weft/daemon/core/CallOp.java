@@ -3,6 +3,9 @@ package io.weft.daemon.core;
 import com.google.protobuf.Value;
 import io.weft.api.v1.CallResult;
 import io.weft.api.v1.EndpointSpec;
+import io.weft.api.v1.Envelope;
+import io.weft.api.v1.Peer;
+import io.weft.api.v1.Route;
 import io.weft.api.v1.InFlightCall;
 import java.util.List;
 import java.util.function.Consumer;
@@ -43,6 +46,21 @@ public sealed interface CallOp {
      * the broker's timer fired.
      */
     record CallerGone(String callId, boolean deadlinePassed) implements CallOp {}
+
+    /** A peer link finished its hello (identity verified by the transport). */
+    record LinkUp(PeerLink link) implements CallOp {}
+
+    /** A peer link's stream ended. */
+    record LinkDown(PeerLink link, String why) implements CallOp {}
+
+    /** An envelope arrived on a link (heartbeats are not passed on: the transport stamps the link). */
+    record FromPeer(PeerLink link, Envelope envelope) implements CallOp {}
+
+    /** Lists the routes. */
+    record ListRoutes(Consumer<List<Route>> reply) implements CallOp {}
+
+    /** Lists the peer links. */
+    record ListPeers(Consumer<List<Peer>> reply) implements CallOp {}
 
     /** Lists the calls in flight, oldest first. */
     record ListInFlight(Consumer<List<InFlightCall>> reply) implements CallOp {}

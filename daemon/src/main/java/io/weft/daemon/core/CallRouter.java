@@ -8,6 +8,12 @@ import io.weft.api.v1.CallState;
 import io.weft.api.v1.CancelInvocation;
 import io.weft.api.v1.EndpointPolicy;
 import io.weft.api.v1.EndpointSpec;
+import io.weft.api.v1.Envelope;
+import io.weft.api.v1.EnvelopeKind;
+import io.weft.api.v1.Peer;
+import io.weft.api.v1.PeerCall;
+import io.weft.api.v1.PeerResult;
+import io.weft.api.v1.Route;
 import io.weft.api.v1.ErrorReason;
 import io.weft.api.v1.InFlightCall;
 import io.weft.api.v1.Invocation;
@@ -41,6 +47,7 @@ public final class CallRouter {
     private final CallSettings settings;
     private final PendingCalls pending;
     private final RouteTable routes = new RouteTable();
+    private final PeerRouter peers;
     private final LinkedHashSet<CallServer> servers = new LinkedHashSet<>();
     private long seq;
     private long nextSweepNs;
@@ -58,10 +65,20 @@ public final class CallRouter {
     private long callsSlow;
     private long resultsLate;
     private long registrationsRefused;
+    private long peerSpoofed;
+    private long peerMalformed;
+    private long peerDuplicates;
+    private long peerResultsUnmatched;
+    private long peerCancelsUnmatched;
+    private long peerHopLimit;
+    private long peerLinkFull;
 
     public CallRouter(CallSettings settings) {
         this.settings = settings;
         this.pending = new PendingCalls(settings.maxPending());
+        CallSettings.PeerSettings p = settings.peers();
+        this.peers = new PeerRouter(settings.daemonId(), p.epoch(), p.maxHops(), p.heartbeatNs(), p.deadAfterNs(), routes,
+                this::onLinkDown);
     }
 
     /** Applies one command of the call family. */
@@ -77,8 +94,18 @@ public final class CallRouter {
             register(r.server(), r.endpoints());
         } else if (op instanceof CallOp.ServeEnded e) {
             endServer(e.server());
+        } else if (op instanceof CallOp.FromPeer f) {
+            fromPeer(f.link(), f.envelope());
+        } else if (op instanceof CallOp.LinkUp u) {
+            peers.linkUp(u.link(), nowNs);
+        } else if (op instanceof CallOp.LinkDown d) {
+            peers.linkDown(d.link(), d.why(), nowNs);
         } else if (op instanceof CallOp.ListInFlight l) {
             l.reply().accept(inFlight());
+        } else if (op instanceof CallOp.ListRoutes l) {
+            l.reply().accept(routeList());
+        } else if (op instanceof CallOp.ListPeers l) {
+            l.reply().accept(peerList());
         }
     }
 
@@ -104,6 +131,7 @@ public final class CallRouter {
                     + " caller=" + p.callerClient + " elapsed_ms=" + (nowNs - p.startNs) / 1_000_000);
             work++;
         }
+        work += peers.tick(nowNs);
         if (nowNs - nextSweepNs >= 0) {
             nextSweepNs = nowNs + SWEEP_INTERVAL_NS;
             for (CallServer s : List.copyOf(servers)) {
@@ -152,6 +180,7 @@ public final class CallRouter {
             routes.addLocal(new RouteTable.LocalEndpoint(spec.getName(), Set.copyOf(spec.getFunctionsList()),
                     spec.getPolicy(), server));
             server.endpoints.add(spec.getName());
+            peers.localChanged(spec.getName(), nowNs);
         }
         server.registered = true;
         servers.add(server);
@@ -168,7 +197,9 @@ public final class CallRouter {
         server.ended = true;
         servers.remove(server);
         for (String name : server.endpoints) {
-            routes.removeLocal(name, server);
+            if (routes.removeLocal(name, server)) {
+                peers.localChanged(name, nowNs);
+            }
         }
         if (!server.calls.isEmpty()) {
             CallError gone = CallErrors.of("UNAVAILABLE", ErrorReason.ERROR_REASON_TARGET_GONE,
@@ -201,9 +232,20 @@ public final class CallRouter {
                 scope = PendingCall.Scope.PARENT;
             }
         }
-        if (deadlineNs - nowNs <= 0) {
+        route(new Call(op.callId(), op.target(), op.function(), op.args(), deadlineNs, scope, parent,
+                op.callerClient(), settings.daemonId(), null, List.of(), peers.maxHops(), reply));
+    }
+
+    /** A call to deliver here or forward: from a local caller, or arrived on {@code inLink}. */
+    private record Call(String id, String target, String function, Value args, long deadlineNs,
+            PendingCall.Scope scope, PendingCall parent, String callerClient, String origin, PeerLink inLink,
+            List<String> path, int ttl, CallReply reply) {}
+
+    private void route(Call c) {
+        CallReply reply = c.reply();
+        if (c.deadlineNs() - nowNs <= 0) {
             callsExpired++;
-            reply.error(deadlineError(scope, op.target()));
+            reply.error(deadlineError(c.scope(), c.target()));
             return;
         }
         if (pending.isFull()) {
@@ -212,26 +254,54 @@ public final class CallRouter {
                     "weftd has call.max-pending (" + pending.capacity() + ") calls in flight; retry with backoff"));
             return;
         }
-        String target = op.target();
+        if (pending.get(c.id()) != null) {
+            peerDuplicates++;
+            reply.error(CallErrors.of("ALREADY_EXISTS", ErrorReason.ERROR_REASON_INVALID_ARGUMENT,
+                    "call " + c.id() + " is in flight here already"));
+            return;
+        }
+        String target = c.target();
         int at = target.indexOf('@');
         String endpoint = at < 0 ? target : target.substring(0, at);
         String daemon = at < 0 ? "" : target.substring(at + 1);
-        RouteTable.LocalEndpoint ep = daemon.isEmpty() || daemon.equals(settings.daemonId())
-                ? routes.local(endpoint) : null;
-        if (ep == null || ep.server().isClosed()) {
+        boolean here = daemon.isEmpty() || daemon.equals(settings.daemonId());
+        RouteTable.LocalEndpoint ep = here ? routes.local(endpoint) : null;
+        if (ep != null && !ep.server().isClosed()) {
+            deliverLocal(c, ep, endpoint);
+            return;
+        }
+        String remoteName = daemon.isEmpty() ? routes.nearestRemote(endpoint)
+                : here ? null : endpoint + "@" + daemon;
+        RouteTable.Via via = remoteName == null ? null : routes.best(remoteName);
+        if (via == null && !here) {
+            via = routes.best(daemon);
+        }
+        if (via == null || via.link() == c.inLink()) {
             callsNoRoute++;
             reply.error(CallErrors.of("NOT_FOUND", ErrorReason.ERROR_REASON_NO_ROUTE,
-                    "no route to endpoint '" + target + "'", Map.of("target", target)));
+                    "no route to endpoint '" + target + "' from " + settings.daemonId(), Map.of("target", target)));
             return;
         }
-        if (!ep.functions().contains(op.function())) {
+        if (c.ttl() <= 0) {
+            peerHopLimit++;
+            reply.error(CallErrors.of("NOT_FOUND", ErrorReason.ERROR_REASON_NO_ROUTE,
+                    "the call to '" + target + "' would take more than peer.max-hops hops", Map.of("target", target)));
+            return;
+        }
+        forward(c, via.link(), endpoint, remoteName == null ? daemon : remoteName.substring(endpoint.length() + 1));
+    }
+
+    private void deliverLocal(Call c, RouteTable.LocalEndpoint ep, String endpoint) {
+        CallReply reply = c.reply();
+        if (!ep.functions().contains(c.function())) {
             callsNoRoute++;
             reply.error(CallErrors.of("NOT_FOUND", ErrorReason.ERROR_REASON_UNKNOWN_FUNCTION,
-                    "endpoint '" + endpoint + "' serves no function '" + op.function() + "'",
-                    Map.of("endpoint", endpoint, "function", op.function())));
+                    "endpoint '" + endpoint + "' serves no function '" + c.function() + "'",
+                    Map.of("endpoint", endpoint, "function", c.function())));
             return;
         }
-        String refusal = refusal(ep.policy(), op.callerClient(), settings.daemonId(), settings.daemonId());
+        String via = c.inLink() == null ? settings.daemonId() : c.inLink().peerId();
+        String refusal = refusal(ep.policy(), c.callerClient(), c.origin(), via);
         if (refusal != null) {
             callsRefusedPolicy++;
             reply.error(CallErrors.of("PERMISSION_DENIED", ErrorReason.ERROR_REASON_POLICY_DENIED,
@@ -246,13 +316,13 @@ public final class CallRouter {
             return;
         }
         Invocation inv = Invocation.newBuilder()
-                .setCallId(op.callId())
+                .setCallId(c.id())
                 .setEndpoint(endpoint)
-                .setFunction(op.function())
-                .setArgs(op.args())
-                .setBudget(Durations.fromNanos(deadlineNs - nowNs))
-                .setCallerClient(op.callerClient())
-                .setCallerDaemon(settings.daemonId())
+                .setFunction(c.function())
+                .setArgs(c.args())
+                .setBudget(Durations.fromNanos(c.deadlineNs() - nowNs))
+                .setCallerClient(c.callerClient())
+                .setCallerDaemon(c.origin())
                 .build();
         if (!server.push(ServeResponse.newBuilder().setInvocation(inv).build())) {
             callsRefusedFull++;
@@ -260,14 +330,175 @@ public final class CallRouter {
                     "client '" + server.clientId() + "' has a full outbox"));
             return;
         }
-        PendingCall p = new PendingCall(op.callId(), ++seq, op.callerClient(), settings.daemonId(), target, endpoint,
-                op.function(), nowNs, deadlineNs, scope, server, server.pushed, reply, parent);
-        pending.add(p);
+        PendingCall p = track(c, endpoint, server, server.pushed);
         server.calls.add(p);
-        if (parent != null) {
-            parent.addChild(p);
-        }
         server.wake();
+    }
+
+    private void forward(Call c, PeerLink link, String endpoint, String dstDaemon) {
+        List<String> path = new ArrayList<>(c.path());
+        path.add(settings.daemonId());
+        Envelope env = peers.envelope(EnvelopeKind.ENVELOPE_KIND_CALL, dstDaemon)
+                .setAuth(c.origin())
+                .setCallId(c.id())
+                .setBudget(Durations.fromNanos(c.deadlineNs() - nowNs))
+                .setTtl(c.ttl() - 1)
+                .setCall(PeerCall.newBuilder().setEndpoint(endpoint).setFunction(c.function()).setArgs(c.args())
+                        .setCallerClient(c.callerClient()).addAllPath(path))
+                .build();
+        if (!peers.trySend(link, env, nowNs)) {
+            peerLinkFull++;
+            c.reply().error(CallErrors.of("RESOURCE_EXHAUSTED", ErrorReason.ERROR_REASON_QUEUE_FULL,
+                    "the link to " + link.peerId() + " has a full outbox; retry with backoff"));
+            return;
+        }
+        PendingCall p = track(c, endpoint, null, 0);
+        p.outLink = link;
+        link.calls.add(p);
+    }
+
+    private PendingCall track(Call c, String endpoint, CallServer server, long outboxSeq) {
+        PendingCall p = new PendingCall(c.id(), ++seq, c.callerClient(), c.origin(), c.target(), endpoint,
+                c.function(), nowNs, c.deadlineNs(), c.scope(), server, outboxSeq, c.reply(), c.parent());
+        p.path = c.path();
+        p.inLink = c.inLink();
+        if (c.inLink() != null) {
+            c.inLink().calls.add(p);
+        }
+        pending.add(p);
+        if (c.parent() != null) {
+            c.parent().addChild(p);
+        }
+        return p;
+    }
+
+    // ---- peers ----
+
+    private void fromPeer(PeerLink link, Envelope e) {
+        if (!link.up) {
+            return;
+        }
+        switch (e.getKind()) {
+            case ENVELOPE_KIND_ADD_ROUTE, ENVELOPE_KIND_DEL_ROUTE -> peers.onAdvert(link, e, nowNs);
+            case ENVELOPE_KIND_CALL -> peerCall(link, e);
+            case ENVELOPE_KIND_RESULT -> peerResult(link, e);
+            case ENVELOPE_KIND_CANCEL -> peerCancel(link, e);
+            case ENVELOPE_KIND_HEARTBEAT, ENVELOPE_KIND_HELLO -> { }
+            default -> peerMalformed++;
+        }
+    }
+
+    /**
+     * Source verification (Mitogen's "bad auth_id"): a call's origin must be reachable through the
+     * link it arrived on — the peer itself, or a daemon the peer advertised.
+     */
+    private boolean fromItsOrigin(PeerLink link, String origin) {
+        return origin.equals(link.peerId()) || routes.via(origin, link) != null;
+    }
+
+    private void peerCall(PeerLink link, Envelope e) {
+        if (!e.hasCall() || e.getCallId().isEmpty() || e.getCallId().length() > 300) {
+            peerMalformed++;
+            return;
+        }
+        if (!fromItsOrigin(link, e.getAuth())) {
+            peerSpoofed++;
+            if (peerSpoofed == 1 || Long.bitCount(peerSpoofed) == 1) {
+                LOG.warning("msg=\"peer envelope dropped: its origin is not reachable through the link it arrived on\""
+                        + " link=" + link.peerId() + " auth=" + e.getAuth() + " call_id=" + e.getCallId()
+                        + " dropped=" + peerSpoofed);
+            }
+            return;
+        }
+        callsIn++;
+        PeerCall pc = e.getCall();
+        long budgetNs = e.getBudget().getSeconds() * 1_000_000_000L + e.getBudget().getNanos();
+        String dst = e.getDst();
+        String target = pc.getEndpoint() + "@" + dst;
+        route(new Call(e.getCallId(), target, pc.getFunction(), pc.getArgs(), nowNs + budgetNs, PendingCall.Scope.CALL,
+                null, pc.getCallerClient(), e.getAuth(), link, List.copyOf(pc.getPathList()), (int) e.getTtl(),
+                new PeerReply(link, e.getCallId(), e.getAuth())));
+    }
+
+    /** Sends a call's outcome back on the link it arrived on; dropped if that link is gone. */
+    private final class PeerReply implements CallReply {
+        private final PeerLink link;
+        private final String callId;
+        private final String origin;
+
+        PeerReply(PeerLink link, String callId, String origin) {
+            this.link = link;
+            this.callId = callId;
+            this.origin = origin;
+        }
+
+        @Override
+        public void value(Value value, String daemonId) {
+            send(PeerResult.newBuilder().setValue(value).setDaemonId(daemonId).build());
+        }
+
+        @Override
+        public void error(CallError error) {
+            send(PeerResult.newBuilder().setError(error).setDaemonId(settings.daemonId()).build());
+        }
+
+        private void send(PeerResult r) {
+            peers.send(link, peers.envelope(EnvelopeKind.ENVELOPE_KIND_RESULT, origin).setCallId(callId).setResult(r)
+                    .build(), nowNs);
+        }
+    }
+
+    private void peerResult(PeerLink link, Envelope e) {
+        PendingCall p = pending.get(e.getCallId());
+        if (p == null || p.outLink != link || !e.hasResult()) {
+            peerResultsUnmatched++;
+            return;
+        }
+        PeerResult r = e.getResult();
+        if (r.hasError()) {
+            if (r.getError().getReason().equals("CALL_FAILED")) {
+                callsRemoteError++;
+            }
+            failCall(p, r.getError(), null);
+            return;
+        }
+        callsOk++;
+        detach(p);
+        endChildren(p, false);
+        p.reply.value(r.hasValue() ? r.getValue() : NULL, r.getDaemonId());
+    }
+
+    private void peerCancel(PeerLink link, Envelope e) {
+        PendingCall p = pending.get(e.getCallId());
+        if (p == null || p.inLink != link) {
+            peerCancelsUnmatched++;
+            return;
+        }
+        callsCancelled++;
+        abandon(p, "CANCELLED");
+    }
+
+    /** A link went down: calls forwarded on it get dead replies; calls that came on it are abandoned. */
+    private void onLinkDown(PeerLink link, String why) {
+        if (link.calls.isEmpty()) {
+            return;
+        }
+        CallError gone = CallErrors.of("UNAVAILABLE", ErrorReason.ERROR_REASON_TARGET_GONE,
+                "the link from " + settings.daemonId() + " to " + link.peerId() + " went away (" + why + ")",
+                Map.of("link", link.peerId()));
+        for (PendingCall p : List.copyOf(link.calls)) {
+            if (p.done) {
+                continue;
+            }
+            if (p.outLink == link) {
+                callsTargetGone++;
+                failCall(p, gone, null);
+            } else {
+                callsCancelled++;
+                abandon(p, "TARGET_GONE");
+            }
+        }
+        link.calls.clear();
     }
 
     /**
@@ -333,19 +564,42 @@ public final class CallRouter {
      */
     private void failCall(PendingCall p, CallError error, String cancelReason) {
         detach(p);
-        if (cancelReason != null && p.server != null && !p.server.ended && !p.server.isClosed()) {
-            p.server.push(ServeResponse.newBuilder().setCancel(
-                    CancelInvocation.newBuilder().setCallId(p.id).setReason(cancelReason)).build());
-            p.server.wake();
+        if (cancelReason != null) {
+            cancelDownstream(p, cancelReason);
         }
         endChildren(p, error.getReason().equals("DEADLINE_EXCEEDED"));
         p.reply.error(error);
+    }
+
+    /** Ends a call whose caller is gone: the handler (or the next hop) is told; nobody is answered. */
+    private void abandon(PendingCall p, String cancelReason) {
+        detach(p);
+        cancelDownstream(p, cancelReason);
+        endChildren(p, false);
+    }
+
+    private void cancelDownstream(PendingCall p, String reason) {
+        if (p.server != null && !p.server.ended && !p.server.isClosed()) {
+            p.server.push(ServeResponse.newBuilder().setCancel(
+                    CancelInvocation.newBuilder().setCallId(p.id).setReason(reason)).build());
+            p.server.wake();
+        }
+        if (p.outLink != null && p.outLink.up) {
+            peers.send(p.outLink, peers.envelope(EnvelopeKind.ENVELOPE_KIND_CANCEL, p.outLink.peerId())
+                    .setAuth(p.callerDaemon).setCallId(p.id).build(), nowNs);
+        }
     }
 
     private void detach(PendingCall p) {
         pending.remove(p);
         if (p.server != null) {
             p.server.calls.remove(p);
+        }
+        if (p.inLink != null) {
+            p.inLink.calls.remove(p);
+        }
+        if (p.outLink != null) {
+            p.outLink.calls.remove(p);
         }
         if (p.parent != null && p.parent.children != null) {
             p.parent.children.remove(p);
@@ -395,15 +649,53 @@ public final class CallRouter {
                     .setCallerDaemon(p.callerDaemon)
                     .setTarget(p.target)
                     .setFunction(p.function)
-                    .addPath(p.callerDaemon)
+                    .addAllPath(p.path)
+                    .addPath(settings.daemonId())
                     .setElapsed(Durations.fromNanos(nowNs - p.startNs))
                     .setDeadlineLeft(Durations.fromNanos(Math.max(0, p.deadlineNs - nowNs)))
                     .setParentCallId(p.parent == null ? "" : p.parent.id);
             if (p.server != null) {
                 b.setServerClient(p.server.clientId())
                         .setState(p.server.taken() >= p.outboxSeq ? CallState.CALL_STATE_RUNNING : CallState.CALL_STATE_QUEUED);
+            } else if (p.outLink != null) {
+                b.setState(CallState.CALL_STATE_FORWARDED);
             }
             out.add(b.build());
+        }
+        return out;
+    }
+
+    private List<Route> routeList() {
+        List<Route> out = new ArrayList<>();
+        long epoch = peers.selfEpoch();
+        out.add(Route.newBuilder().setName(settings.daemonId()).setEpoch(epoch).setBest(true).build());
+        routes.localNames().stream().sorted().forEach(ep -> out.add(Route.newBuilder()
+                .setName(ep + "@" + settings.daemonId()).setEpoch(epoch).setBest(true).build()));
+        routes.remoteNames().stream().sorted().forEach(name -> {
+            RouteTable.Via best = routes.best(name);
+            routes.vias(name).values().stream().sorted(Comparator.comparingInt(RouteTable.Via::hops))
+                    .forEach(v -> out.add(Route.newBuilder().setName(name).setVia(v.link().peerId()).setHops(v.hops())
+                            .setEpoch(v.epoch()).setBest(v == best).build()));
+        });
+        return out;
+    }
+
+    private List<Peer> peerList() {
+        List<Peer> out = new ArrayList<>();
+        for (PeerLink l : peers.links()) {
+            out.add(Peer.newBuilder()
+                    .setDaemonId(l.peerId())
+                    .setDirection(l.dialed() ? "dialed" : "accepted")
+                    .setAddress(l.address())
+                    .setEpoch(l.peerEpoch())
+                    .setQueued(l.depth())
+                    .setCapacity(l.capacity())
+                    .setSilentFor(Durations.fromNanos(Math.max(0, nowNs - l.lastHeardNs())))
+                    .putCounters("sent", l.sent())
+                    .putCounters("received", l.received())
+                    .putCounters("calls", l.calls.size())
+                    .putCounters("overflows", l.overflows)
+                    .build());
         }
         return out;
     }
@@ -426,6 +718,23 @@ public final class CallRouter {
         c.put("calls_pending", (long) pending.size());
         c.put("call_servers", (long) servers.size());
         c.put("call_endpoints", (long) routes.localCount());
+        c.put("peer_links_up", peers.linksUp);
+        c.put("peer_links_down", peers.linksDown);
+        c.put("peer_links_dead", peers.linksDead);
+        c.put("peer_link_overflows", peers.linkOverflows);
+        c.put("peer_adverts_in", peers.advertsIn);
+        c.put("peer_adverts_refused_source", peers.advertsRefusedSource);
+        c.put("peer_adverts_stale", peers.advertsStale);
+        c.put("peer_adverts_too_far", peers.advertsTooFar);
+        c.put("peer_adverts_table_full", peers.advertsTableFull);
+        c.put("peer_envelopes_spoofed", peerSpoofed);
+        c.put("peer_envelopes_malformed", peerMalformed);
+        c.put("peer_calls_duplicate", peerDuplicates);
+        c.put("peer_results_unmatched", peerResultsUnmatched);
+        c.put("peer_cancels_unmatched", peerCancelsUnmatched);
+        c.put("peer_calls_hop_limit", peerHopLimit);
+        c.put("peer_calls_link_full", peerLinkFull);
+        c.put("routes_remote", (long) routes.remoteCount());
         return c;
     }
 

@@ -26,6 +26,12 @@ final class PendingCall {
     List<PendingCall> children;
     boolean warned;
     boolean done;
+    /** The link the call arrived on (its caller is on a peer), or null for a local caller. */
+    PeerLink inLink;
+    /** The link the call was forwarded on, or null when a local client serves it. */
+    PeerLink outLink;
+    /** Daemons the call passed through before this one, origin first. */
+    List<String> path = List.of();
 
     PendingCall(String id, long seq, String callerClient, String callerDaemon, String target, String endpoint,
             String function, long startNs, long deadlineNs, Scope scope, CallServer server, long outboxSeq,

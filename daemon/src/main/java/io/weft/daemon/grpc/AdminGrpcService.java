@@ -7,6 +7,10 @@ import io.weft.api.v1.InfoRequest;
 import io.weft.api.v1.InfoResponse;
 import io.weft.api.v1.InFlightRequest;
 import io.weft.api.v1.InFlightResponse;
+import io.weft.api.v1.PeersRequest;
+import io.weft.api.v1.PeersResponse;
+import io.weft.api.v1.RoutesRequest;
+import io.weft.api.v1.RoutesResponse;
 import io.weft.api.v1.ErrorReason;
 import io.grpc.Status;
 import io.weft.daemon.core.CallOp;
@@ -157,6 +161,31 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
         otherQueues.forEach(q -> b.addQueues(q.get()));
         out.onNext(b.build());
         out.onCompleted();
+    }
+
+    /** Asks the broker, which owns the route table. */
+    @Override
+    public void routes(RoutesRequest req, StreamObserver<RoutesResponse> out) {
+        ask(new CallOp.ListRoutes(routes -> replies.execute(() -> {
+            out.onNext(RoutesResponse.newBuilder().addAllRoutes(routes).build());
+            out.onCompleted();
+        })), out);
+    }
+
+    /** Asks the broker, which owns the peer links. */
+    @Override
+    public void peers(PeersRequest req, StreamObserver<PeersResponse> out) {
+        ask(new CallOp.ListPeers(peers -> replies.execute(() -> {
+            out.onNext(PeersResponse.newBuilder().addAllPeers(peers).build());
+            out.onCompleted();
+        })), out);
+    }
+
+    private void ask(CallOp op, StreamObserver<?> out) {
+        if (inbound.offer(new Command.Calls(sessions.unary(), op)) != Inbound.Refusal.NONE) {
+            out.onError(errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
+                    "the daemon's inbound queue is full; retry with backoff"));
+        }
     }
 
     /** Asks the broker, which owns the calls in flight; answers from the reply executor. */
