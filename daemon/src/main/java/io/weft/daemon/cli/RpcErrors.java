@@ -35,7 +35,9 @@ final class RpcErrors {
         Status status = e.getStatus();
         Optional<ErrorInfo> info = errorInfo(e);
         if (info.isPresent()) {
-            return "error: " + description(status) + " (reason " + info.get().getReason() + ")";
+            String stack = info.get().getMetadataOrDefault("stack", "");
+            return "error: " + description(status) + " (reason " + info.get().getReason() + ")"
+                    + (stack.isEmpty() ? "" : "\nremote stack:\n" + stack);
         }
         switch (status.getCode()) {
             case UNAVAILABLE:

@@ -18,7 +18,8 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code weft}, the command-line client of weftd: {@code health}, {@code ls}, {@code get}.
+ * {@code weft}, the command-line client of weftd: {@code health}, {@code ls}, {@code get}, {@code mon},
+ * {@code call}, {@code calls}, {@code routes}, {@code peers}.
  *
  * <p>Exit codes: 0 success; 1 the daemon reported an error, could not be reached, or is not
  * serving; 2 usage error.
@@ -27,8 +28,10 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = WeftCli.Version.class,
         scope = ScopeType.INHERIT,
-        subcommands = {HealthCommand.class, LsCommand.class, GetCommand.class, MonCommand.class},
-        description = "Talk to a running weftd: check its health, list and show collated context objects.",
+        subcommands = {HealthCommand.class, LsCommand.class, GetCommand.class, MonCommand.class, CallCommand.class,
+            CallsCommand.class, RoutesCommand.class, PeersCommand.class},
+        description = "Talk to a running weftd: check its health, list and show collated context objects, call"
+                + " functions clients serve, list calls in flight, routes and peer links.",
         footer = {"", "Exit codes: 0 ok; 1 error from or reaching the daemon; 2 usage error."})
 public final class WeftCli implements Callable<Integer> {
 
@@ -121,7 +124,7 @@ public final class WeftCli implements Callable<Integer> {
     /** {@code weft} alone: a command is required. */
     @Override
     public Integer call() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: health, ls, get or mon");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: health, ls, get, mon, call, calls, routes or peers");
     }
 
     /**
