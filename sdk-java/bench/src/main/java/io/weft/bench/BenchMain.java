@@ -20,7 +20,7 @@ import java.util.Set;
  */
 public final class BenchMain {
   private static final List<String> ALL = List.of("e2e", "set", "rss", "idle");
-  private static final List<String> ON_REQUEST = List.of("bus");
+  private static final List<String> ON_REQUEST = List.of("bus", "calls");
 
   private BenchMain() {}
 
@@ -33,7 +33,7 @@ public final class BenchMain {
       } else if (ALL.contains(a) || ON_REQUEST.contains(a)) {
         selected.add(a);
       } else {
-        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [bus]");
+        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [bus] [calls]");
         System.exit(2);
       }
     }
@@ -67,6 +67,7 @@ public final class BenchMain {
       case "rss" -> DaemonFootprint.rss(quick ? 10_000 : 100_000, Duration.ofSeconds(quick ? 2 : 5));
       case "idle" -> List.of(DaemonFootprint.idleCpu(Duration.ofSeconds(quick ? 5 : 20)));
       case "bus" -> new BusBench(quick).run();
+      case "calls" -> new CallBench(quick).run();
       default -> throw new IllegalArgumentException(name);
     };
   }
