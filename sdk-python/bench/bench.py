@@ -10,8 +10,13 @@ Prints, in one run:
         baseline, and their ratio (target: <= 3 us and ratio <= 1.0). A NullHandler figure
         is printed too, for orientation.
   e2e   events/s from one Python process through weftd: OBJECTS x 10 events (BORN, 8 sets,
-        FINISHED) published from the main thread, timed until ``flush()`` reports that weftd
-        applied every one (target >= 100,000/s); the daemon's own counters confirm the count.
+        FINISHED) published from the main thread with the default client settings (but a
+        buffer that holds them all), timed until ``flush()`` reports that weftd has every one
+        (target >= 100,000/s); the daemon's counters confirm the count. Beside it, the CPU time
+        the process spent per event (all its threads), and the baseline: a raw gRPC client
+        (generated classes, requests serialized before the clock starts) streaming the same
+        events in batches of the same size to the same daemon, timed until weftd acknowledges
+        a flush after the last batch.
 """
 
 from __future__ import annotations
@@ -27,8 +32,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 import weft  # noqa: E402
+from weft._client import DEFAULT_MAX_BATCH  # noqa: E402
 from conftest import Weftd  # noqa: E402  (the test fixture's daemon launcher)
-from weft._gen.weft.v1 import admin_service_pb2, admin_service_pb2_grpc  # noqa: E402
+from weft._gen.weft.v1 import (  # noqa: E402
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    context_service_pb2,
+    types_pb2,
+)
 
 import grpc  # noqa: E402
 
@@ -98,15 +109,13 @@ def daemon_counters(address: str) -> dict:
         return dict(info.counters)
 
 
-MAX_BATCH = 4096
-
-
 def bench_e2e(address: str, objects: int) -> dict:
     events = objects * 10
-    client = weft.Client(address, buffer_size=events, max_batch=MAX_BATCH)
+    client = weft.Client(address, buffer_size=events)
     assert client.flush(30), "weftd did not answer a flush"
     before = daemon_counters(address)
     Context = weft.Context
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     for i in range(objects):
         ctx = Context(name="bench.e2e", client=client)
@@ -122,6 +131,7 @@ def bench_e2e(address: str, objects: int) -> dict:
     published = time.perf_counter() - t0
     complete = client.flush(120)
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     # weftd publishes its counters periodically: read them until they show every event, or
     # stop changing for a second (then the difference is reported as lost).
     applied, last_change = -1, time.monotonic()
@@ -137,6 +147,7 @@ def bench_e2e(address: str, objects: int) -> dict:
         "publish_s": published,
         "elapsed_s": elapsed,
         "rate": events / elapsed,
+        "cpu_per_event": cpu / events,
         "complete": complete,
         "applied": applied,
         "dropped": client.dropped,
@@ -145,6 +156,37 @@ def bench_e2e(address: str, objects: int) -> dict:
     }
     client.close()
     return result
+
+
+def bench_raw(address: str, objects: int, batch: int) -> dict:
+    """The same events as bench_e2e through a bare gRPC stream of pre-serialized requests."""
+    events = []
+    for i in range(objects):
+        oid = f"raw-{i:08d}-0000-4000-8000-000000000000"
+        values = [("a", i), ("b", "some text"), ("c", i * 0.5), ("d", True), ("e", i), ("f", "more"), ("g", i), ("h", None)]
+        kinds = [types_pb2.EVENT_KIND_BORN] + [types_pb2.EVENT_KIND_UPDATE] * 8 + [types_pb2.EVENT_KIND_FINISHED]
+        for seq, kind in enumerate(kinds, 1):
+            e = types_pb2.ContextEvent(id=oid, routing_key="bench.raw", kind=kind, seq=seq, time_unix_nanos=time.time_ns())
+            if 1 < seq < 10:
+                e.fields.update(dict([values[seq - 2]]))
+            events.append(e)
+    requests = []
+    for n, start in enumerate(range(0, len(events), batch), 1):
+        requests.append(context_service_pb2.PublishRequest(client_id="raw" if n == 1 else "", batch_seq=n, events=events[start:start + batch]))
+    requests.append(context_service_pb2.PublishRequest(batch_seq=len(requests), flush_token=1))
+    payloads = [r.SerializeToString() for r in requests]
+    with grpc.insecure_channel(address) as channel:
+        publish = channel.stream_stream(
+            "/weft.v1.ContextService/Publish",
+            request_serializer=None,
+            response_deserializer=context_service_pb2.PublishResponse.FromString,
+        )
+        t0 = time.perf_counter()
+        for response in publish(iter(payloads)):
+            if response.flushed_token == 1:
+                break
+        elapsed = time.perf_counter() - t0
+    return {"events": len(events), "elapsed_s": elapsed, "rate": len(events) / elapsed, "complete": response.flush_complete}
 
 
 def main() -> None:
@@ -157,6 +199,7 @@ def main() -> None:
     try:
         s = bench_set(daemon.address, samples, calls)
         e = bench_e2e(daemon.address, objects)
+        r = bench_raw(daemon.address, objects, DEFAULT_MAX_BATCH)
     finally:
         daemon.cleanup()
 
@@ -171,12 +214,17 @@ def main() -> None:
           f" = {e['rate']:,.0f} events/s   (target >= 100,000/s)")
     print(f"     flush complete: {e['complete']}; daemon applied {e['applied']}; SDK dropped {e['dropped']},"
           f" daemon dropped {e['dropped_by_daemon']}, rejected {e['rejected']}")
+    print(f"     CPU of this process per event (all threads): {e['cpu_per_event'] * 1e6:.2f} us"
+          f" (= {1 / e['cpu_per_event']:,.0f} events per CPU-second)")
+    print(f"     raw gRPC baseline: {r['events']} pre-serialized events in {r['elapsed_s']:.2f} s"
+          f" = {r['rate']:,.0f} events/s (flush complete: {r['complete']}); SDK/raw {e['rate'] / r['rate']:.2f}")
     lost = e["events"] - e["applied"]
     print("summary:")
     print(f"  set cost      {s['set'] * 1e6:.2f} us            {'pass' if s['set'] <= 3e-6 else 'short'}")
     print(f"  set/baseline  {ratio:.2f}               {'pass' if ratio <= 1.0 else 'short'}")
     verdict = "FLAGGED" if lost else ("pass" if e["rate"] >= 100_000 else "short")
     print(f"  e2e           {e['rate']:,.0f} events/s   {verdict}{f' ({lost} events lost)' if lost else ''}")
+    print(f"  e2e/raw       {e['rate'] / r['rate']:.2f}")
 
 
 if __name__ == "__main__":

@@ -133,7 +133,8 @@ class Publisher:
         initial_backoff: float,
         max_backoff: float,
     ) -> None:
-        self.buffer = EventBuffer(capacity, self._nudge)
+        self._wake = threading.Event()
+        self.buffer = EventBuffer(capacity, self._wake)
         # Requests are encoded by _wire (bytes pass through with no serializer); responses
         # are parsed by the generated class.
         self._publish = channel.stream_stream(
@@ -146,8 +147,6 @@ class Publisher:
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
         self._inbox: Deque[tuple] = deque()
-        self._wake = threading.Event()
-        self._sleeping = False
         self._running = True
         self._tokens = itertools.count(1)
         self.rejected = 0
@@ -164,13 +163,6 @@ class Publisher:
 
     # ------------------------------------------------------------------ any thread
 
-    def offer(self, event: Event) -> None:
-        """Hands an event to the worker. Never blocks; drops and counts when full or closed."""
-        if self._running:
-            self.buffer.offer(event)
-        else:
-            self.buffer.count_dropped()
-
     def flush(self, timeout: float) -> bool:
         """True once every event offered before this call reached every sink of weftd; False
         when ``timeout`` seconds pass first or the client closes."""
@@ -186,14 +178,10 @@ class Publisher:
     def close(self, join_timeout: float = 1.0) -> None:
         """Stops the worker and half-closes the stream; events not yet delivered are abandoned."""
         self._running = False
+        self.buffer.closed = True
         self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(join_timeout)
-
-    def _nudge(self) -> None:
-        if self._sleeping:
-            self._sleeping = False
-            self._wake.set()
 
     def _signal(self, s: tuple) -> None:
         self._inbox.append(s)
@@ -233,11 +221,11 @@ class Publisher:
         else:
             timeout = _IDLE_WAIT_S
         self._wake.clear()
-        # Dekker with offer(): either we see the event or the producer sees `_sleeping`.
-        self._sleeping = True
-        if not self._inbox and (self._stream is None or not len(self.buffer)) and self._running:
+        # Dekker with EventBuffer.offer: either we see its event or it sees `sleeping`.
+        self.buffer.sleeping = True
+        if not self._inbox and (self._stream is None or not self.buffer.queue) and self._running:
             self._wake.wait(timeout)
-        self._sleeping = False
+        self.buffer.sleeping = False
 
     def _send(self) -> int:
         sent = 0
@@ -254,14 +242,16 @@ class Publisher:
         return sent
 
     def _next_batch(self) -> Optional[_Batch]:
+        queue = self.buffer.queue
+        if not queue:
+            return None
         events: List[bytes] = []
+        append = events.append
+        popleft = queue.popleft
         size = 0
-        poll = self.buffer.poll
         limit = self._max_event_bytes
-        while len(events) < self._max_batch and size < MAX_BATCH_BYTES:
-            e = poll()
-            if e is None:
-                break
+        for _ in range(min(len(queue), self._max_batch)):
+            e = popleft()
             try:
                 ev = encode_event(*e)
             except Exception:  # noqa: BLE001 - a bug must cost one event, not the stream
@@ -269,11 +259,14 @@ class Publisher:
                 self.rejected += 1
                 LOG.warning("weft: could not encode an event; dropped", exc_info=True)
                 continue
-            if len(ev) > limit:
+            n = len(ev)
+            if n > limit:
                 self._discard_too_large(ev)
                 continue
-            events.append(ev)
-            size += len(ev)
+            append(ev)
+            size += n
+            if size >= MAX_BATCH_BYTES:
+                break
         return _Batch(events) if events else None
 
     def _discard_too_large(self, ev: bytes) -> None:

@@ -85,14 +85,44 @@ def encode_value(v: Any) -> bytes:
     return _len_delimited(b"\x32", b"".join(_len_delimited(b"\x0a", encode_value(x)) for x in v))  # list_value = 6
 
 
+class _KeyCache:
+    """Encoded field names (``key = 1`` of a Struct entry), since the same names recur in
+    almost every event. Bounded: at ``capacity`` names it is emptied and starts over
+    (``resets`` counts that), so a program that invents names forever costs no memory."""
+
+    __slots__ = ("capacity", "entries", "resets")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.entries: dict = {}
+        self.resets = 0
+
+    def encode(self, key: str) -> bytes:
+        kb = key.encode()
+        encoded = b"\x0a" + varint(len(kb)) + kb
+        if len(self.entries) >= self.capacity:
+            self.entries.clear()
+            self.resets += 1
+        self.entries[key] = encoded
+        return encoded
+
+
+KEYS = _KeyCache(4096)  # used by the publisher thread only
+
+
 def encode_struct(fields: Mapping[str, Any]) -> bytes:
     """A ``google.protobuf.Struct``: map<string, Value> fields = 1; each entry is
     {key = 1, value = 2}."""
     out = b""
+    cached = KEYS.entries
     for k, v in fields.items():
-        kb = k.encode()
-        vb = encode_value(v)
-        entry = b"\x0a" + varint(len(kb)) + kb + b"\x12" + varint(len(vb)) + vb
+        kb = cached.get(k) or KEYS.encode(k)
+        t = type(v)
+        if t is int or t is float:  # the common case, inlined: a 9-byte number_value
+            entry = kb + b"\x12\x09\x11" + _pack_double(v)
+        else:
+            vb = encode_value(v)
+            entry = kb + b"\x12" + varint(len(vb)) + vb
         out += b"\x0a" + varint(len(entry)) + entry
     return out
 
