@@ -6,7 +6,6 @@ import atexit
 import os
 import threading
 import uuid
-import weakref
 from typing import Callable, Iterator, Mapping, Optional
 
 import grpc
@@ -273,7 +272,20 @@ class Client:
             source, buffer_size, include_live, lambda r: Object.from_proto(r.object) if r.HasField("object") else None,
         )
 
-    def _watch(self, mode, routing_keys, headers, match, keys, trim, drop_empty, source, buffer_size, include_live, extract):  # type: ignore[no-untyped-def]
+    def _watch(
+        self,
+        mode: int,
+        routing_keys: Patterns,
+        headers: Optional[Mapping[str, str]],
+        match: str,
+        keys: Patterns,
+        trim: Patterns,
+        drop_empty: bool,
+        source: str,
+        buffer_size: int,
+        include_live: bool,
+        extract: Callable[[view_service_pb2.WatchResponse], object],
+    ) -> Monitor:
         request = view_service_pb2.WatchRequest(
             mode=mode,
             source=source_of(source),
@@ -289,7 +301,9 @@ class Client:
 
 _default: Optional[Client] = None
 _default_lock = threading.Lock()
-_live_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+# Open clients, closed at exit (flushing first when they have wait_at_exit). Strong references:
+# a client nobody refers to any more still publishes for the contexts bound to it.
+_live_clients: "set[Client]" = set()
 
 
 def default_client() -> Client:

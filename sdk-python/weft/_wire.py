@@ -37,26 +37,26 @@ def varint(n: int) -> bytes:
 class _TimeVarint:
     """Varints of nanosecond timestamps (9 bytes each, the costliest part of an event): the low
     28 bits are two lookups in a table of 14-bit groups (16,384 entries, built on first use);
-    the varint of the high bits changes every ~268 ms and is kept from the previous call."""
+    the varint of the high bits changes every ~268 ms and is kept from the previous call, as
+    one (high, bytes) tuple so that publishers of several clients can share it safely."""
 
-    __slots__ = ("high", "high_bytes", "groups")
+    __slots__ = ("last", "groups")
 
     def __init__(self) -> None:
-        self.high = -1
-        self.high_bytes = b""
+        self.last = (-1, b"")
         self.groups: list = []
 
     def __call__(self, n: int) -> bytes:
         high = n >> 28
         if high == 0:
             return varint(n)
-        if high != self.high:
-            self.high_bytes = varint(high)
-            self.high = high
+        last = self.last
+        if last[0] != high:
+            last = self.last = (high, varint(high))
         groups = self.groups
         if not groups:
-            groups.extend(bytes(((g & 127) | 128, (g >> 7) | 128)) for g in range(16384))
-        return groups[n & 16383] + groups[(n >> 14) & 16383] + self.high_bytes
+            self.groups = groups = [bytes(((g & 127) | 128, (g >> 7) | 128)) for g in range(16384)]
+        return groups[n & 16383] + groups[(n >> 14) & 16383] + last[1]
 
 
 def _len_delimited(tag: bytes, payload: bytes) -> bytes:
@@ -107,7 +107,7 @@ class _KeyCache:
         return encoded
 
 
-KEYS = _KeyCache(4096)  # used by the publisher thread only
+KEYS = _KeyCache(4096)  # shared by publisher threads: a race only costs a redundant encode
 
 
 def encode_struct(fields: Mapping[str, Any]) -> bytes:
@@ -133,7 +133,7 @@ def event_prefix(object_id: str, routing_key: str) -> bytes:
 
 
 _KIND = [b"\x20" + varint(k) for k in range(8)]
-_time_varint = _TimeVarint()  # used by the publisher thread only
+_time_varint = _TimeVarint()
 
 
 def encode_event(
