@@ -195,6 +195,7 @@ def main() -> None:
     args = parser.parse_args()
     samples, calls, objects = (20, 1000, 5_000) if args.quick else (200, 2000, 50_000)
 
+    load_before = os.getloadavg()[0]
     daemon = Weftd().start()
     try:
         s = bench_set(daemon.address, samples, calls)
@@ -204,8 +205,9 @@ def main() -> None:
         daemon.cleanup()
 
     ratio = s["set"] / s["stream"]
-    print(f"python {sys.version.split()[0]}, weft {weft.__version__}, {os.cpu_count()} cores; "
-          f"set: {samples} samples x {calls} calls; e2e: {objects} objects x 10 events")
+    print(f"python {sys.version.split()[0]}, weft {weft.__version__}, {os.cpu_count()} cores, load average"
+          f" {load_before:.1f} before / {os.getloadavg()[0]:.1f} after (other processes share the cores);"
+          f" set: {samples} samples x {calls} calls; e2e: {objects} objects x 10 events")
     print(f"set  ctx.x = v                           median {s['set'] * 1e6:7.2f} us   (target <= 3 us)")
     print(f"     Logger.debug, StreamHandler+format   median {s['stream'] * 1e6:7.2f} us   (baseline)")
     print(f"     Logger.debug, NullHandler            median {s['null'] * 1e6:7.2f} us   (orientation)")

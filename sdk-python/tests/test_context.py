@@ -125,12 +125,22 @@ def test_default_name_comes_from_the_calling_module_and_class(client):
         def handle(self):
             return weft.Context(client=client)
 
+        @classmethod
+        def build(cls):
+            def helper():  # a plain function: no class
+                return weft.Context(client=client)
+
+            return weft.Context(client=client), helper()
+
     module_level = weft.Context(client=client)
     in_method = Handler().handle()
+    in_classmethod, in_helper = Handler.build()
     assert str(module_level) == "test_context"
     assert str(in_method) == "test_context.test_default_name_comes_from_the_calling_module_and_class.Handler"
-    module_level.close()
-    in_method.close()
+    assert str(in_classmethod) == str(in_method)
+    assert str(in_helper) == "test_context"
+    for ctx in (module_level, in_method, in_classmethod, in_helper):
+        ctx.close()
     assert published(client, in_method.id).routing_key == str(in_method)
 
 

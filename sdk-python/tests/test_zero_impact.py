@@ -174,3 +174,32 @@ def test_a_malformed_weft_addr_is_a_clear_error(tmp_path):
     out, _ = proc.communicate(timeout=60)
     assert out.startswith("INVALID_ARGUMENT INVALID_ARGUMENT: WEFT_ADDR 'relative/path.sock'")
 
+
+
+def test_many_threads_share_one_client_and_nothing_is_lost(client):
+    import threading
+
+    key = unique_key()
+    ids: list = []
+
+    def worker():
+        ids.extend(publish_objects(client, key, 300))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert client.flush(30) and client.dropped == 0
+    listed = {o.id: o for o in client.list_objects(routing_keys=[key], page_size=1000)}
+    assert set(listed) == set(ids) and len(ids) == 1200
+    assert all(o.state == "finished" and o.event_count == 3 for o in listed.values())
+
+
+def test_close_with_wait_flushes_first(weftd):
+    writer = weft.Client(weftd.address)
+    ctx = weft.Context(name=unique_key(), context={"k": "v"}, client=writer)
+    ctx.close()
+    writer.close(wait=10)  # flushes before stopping
+    with weft.Client(weftd.address) as reader:
+        assert reader.get_object(ctx.id).state == "finished"

@@ -108,6 +108,7 @@ class Context:
     _weft: _State
     _weft_reserved: FrozenSet[str] = frozenset()
     _weft_passthrough: FrozenSet[str] = frozenset()
+    _weft_default_name: Optional[str] = None  # a subclass's: its module and name
 
     def __init__(
         self,
@@ -129,8 +130,7 @@ class Context:
             raise invalid("INVALID_ROUTING_KEY", f"name {name!r} and routing_key {routing_key!r} differ")
         name = name if name is not None else routing_key
         if name is None:
-            cls = type(self)
-            name = _routing.for_class(cls) if cls is not Context else _routing.from_caller(sys._getframe(1))
+            name = type(self)._weft_default_name or _routing.from_caller(sys._getframe(1))
         st.name = _routing.validate(name)
         if guid is not None and not valid_id(guid):
             raise invalid("INVALID_ID", f"guid must be 1 to 128 bytes without control characters: {guid!r}")
@@ -161,6 +161,7 @@ class Context:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._weft_reserved, cls._weft_passthrough = _protected_names(cls)
+        cls._weft_default_name = _routing.for_class(cls)
 
     # ------------------------------------------------------------------ the API
 

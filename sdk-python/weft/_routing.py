@@ -58,7 +58,7 @@ def for_class(cls: type) -> str:
 
 def from_caller(frame: Optional[FrameType]) -> str:
     """The key for the first frame outside the SDK: its module, and its class if it runs in a
-    method (``self`` or ``cls``)."""
+    method."""
     while frame is not None and _is_sdk(frame.f_globals.get("__name__", "")):
         frame = frame.f_back
     if frame is None:
@@ -81,13 +81,14 @@ def _module_name(name: str, module: object = None, file: Optional[str] = None) -
 
 
 def _class_of(frame: FrameType) -> str:
-    qualname = getattr(frame.f_code, "co_qualname", None)  # Python 3.11+
+    """The class whose method the frame runs (its first argument is ``self`` or ``cls``): the
+    defining class, by the code's qualified name where Python has it (3.11+), else the
+    argument's class. Empty for plain functions."""
+    code = frame.f_code
+    if not code.co_argcount or code.co_varnames[0] not in ("self", "cls"):
+        return ""
+    qualname = getattr(code, "co_qualname", None)
     if qualname is not None:
-        owner, dot, _ = qualname.rpartition(".")
-        return owner if dot else ""
-    local_vars = frame.f_locals
-    if "self" in local_vars:
-        return type(local_vars["self"]).__qualname__
-    if isinstance(local_vars.get("cls"), type):
-        return local_vars["cls"].__qualname__
-    return ""
+        return qualname.rpartition(".")[0]
+    first = frame.f_locals.get(code.co_varnames[0])
+    return first.__qualname__ if isinstance(first, type) else type(first).__qualname__
