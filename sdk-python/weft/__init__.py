@@ -21,7 +21,7 @@ Publishing never blocks and never raises because weftd is absent or slow; see th
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping, Optional
+from typing import Iterator, Optional
 
 from ._client import Client, configure, default_client
 from ._context import Context, ContextLog, push
@@ -91,5 +91,3 @@ __all__ = [
     "objects",
     "push",
 ]
-
-del Mapping

@@ -274,7 +274,7 @@ class Client:
 
     def _watch(
         self,
-        mode: int,
+        mode: "view_service_pb2.WatchMode",
         routing_keys: Patterns,
         headers: Optional[Mapping[str, str]],
         match: str,

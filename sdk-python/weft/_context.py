@@ -10,12 +10,13 @@ import string
 import sys
 import time
 from types import MappingProxyType
-from typing import Any, Dict, FrozenSet, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Mapping, Optional
 
 from . import _routing, _values, _wire
 from ._client import Client, default_client, valid_id
 from ._errors import WeftError, invalid
 from ._gen.weft.v1 import types_pb2
+from ._publisher import Event
 
 _BORN = types_pb2.EVENT_KIND_BORN
 _UPDATE = types_pb2.EVENT_KIND_UPDATE
@@ -51,6 +52,21 @@ class _State:
         "publish", "prefix", "id", "name", "headers", "ignore", "fields", "seq", "closed", "transient",
         "pending", "logger", "obj", "reserved", "passthrough",
     )
+    publish: Callable[[Event], None]
+    prefix: bytes  # the encoded id and routing key every event starts with
+    id: str
+    name: str
+    headers: Dict[str, str]
+    ignore: FrozenSet[str]
+    fields: Dict[str, Any]  # as the application set them, ignored ones included
+    seq: int
+    closed: bool
+    transient: bool
+    pending: Dict[str, Any]  # a transient context's fields, sent at close
+    logger: Optional[logging.Logger]
+    obj: Any
+    reserved: FrozenSet[str]
+    passthrough: FrozenSet[str]
 
 
 class Context:
@@ -144,7 +160,7 @@ class Context:
         st.fields = initial
         st.seq = 0
         st.transient = bool(transient)
-        st.pending = frozen if st.transient else None
+        st.pending = frozen if st.transient else {}
         st.logger = logger
         st.obj = obj
         st.reserved = type(self)._weft_reserved
@@ -436,7 +452,7 @@ def _render(msg: str, args: tuple, fields: Mapping[str, Any], ignore: FrozenSet[
         return msg
     try:
         if args:
-            return _FORMATTER.vformat(msg, args, _Fields(fields, ignore))  # type: ignore[arg-type]
+            return _FORMATTER.vformat(msg, args, _Fields(fields, ignore))  # type: ignore[call-overload]
         return msg.format_map(_Fields(fields, ignore))
     except (KeyError, IndexError, ValueError, AttributeError, TypeError):
         return msg

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Mapping, Optional
 
 import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 _DOMAIN = "weft"
 
@@ -50,9 +52,6 @@ def invalid(reason: str, description: str) -> WeftError:
 
 def from_rpc_error(error: grpc.RpcError) -> WeftError:
     """Converts a failed call, reading the reason from the ErrorInfo weftd put in the status."""
-    from google.rpc import error_details_pb2
-    from grpc_status import rpc_status
-
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
     try:

@@ -10,7 +10,7 @@ from ._gen.weft.v1 import types_pb2
 Patterns = Union[str, Iterable[str], None]
 
 _MATCH = {"all": types_pb2.HEADER_MATCH_ALL, "any": types_pb2.HEADER_MATCH_ANY}
-_SOURCE = {"local": types_pb2.SOURCE_LOCAL, "bus": types_pb2.SOURCE_BUS}
+_SOURCE: "dict[str, types_pb2.Source]" = {"local": types_pb2.SOURCE_LOCAL, "bus": types_pb2.SOURCE_BUS}
 _STATE = {
     "live": types_pb2.OBJECT_STATE_LIVE,
     "finished": types_pb2.OBJECT_STATE_FINISHED,
@@ -60,7 +60,7 @@ def projection(keys: Patterns = None, trim: Patterns = None, drop_empty: bool = 
     return types_pb2.Projection(keys=_words(keys, "keys"), trim=_words(trim, "trim"), drop_empty=bool(drop_empty))
 
 
-def source(name: str) -> int:
+def source(name: str) -> "types_pb2.Source":
     """``local`` (this daemon) or ``bus`` (the fleet, read from RabbitMQ)."""
     if name not in _SOURCE:
         raise invalid("INVALID_ARGUMENT", f"source must be 'local' or 'bus', not {name!r}")

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from types import FrameType
-from typing import Optional
+from typing import List, Optional
 
 from ._errors import invalid
 
@@ -37,7 +37,7 @@ def validate(key: object) -> str:
 def from_words(*parts: str) -> str:
     """A valid key from dotted names: bad characters become ``_``, ``<locals>`` and empty words
     vanish, whole words are kept up to 255 bytes."""
-    words = []
+    words: List[str] = []
     size = -1
     for part in parts:
         for word in part.split("."):
