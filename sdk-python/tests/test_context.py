@@ -302,6 +302,7 @@ def test_bad_constructor_arguments_raise_and_send_nothing(client):
         (dict(name="bad key!"), "INVALID_ROUTING_KEY"),
         (dict(name="a..b"), "INVALID_ROUTING_KEY"),
         (dict(name="x" * 256), "INVALID_ROUTING_KEY"),
+        (dict(name=["a", "b"]), "INVALID_ROUTING_KEY"),
         (dict(name=key, guid=""), "INVALID_ID"),
         (dict(name=key, guid="a\nb"), "INVALID_ID"),
         (dict(name=key, headers={"h": 1}), "INVALID_HEADER"),

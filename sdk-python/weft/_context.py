@@ -172,7 +172,8 @@ class Context:
         if not st.transient:
             st.seq = 1
             st.publish((st.prefix, _BORN, 1, _time_ns(), frozen or None, st.headers or None, None, None, 0))
-            self._weft_log_change("status = born", frozen)
+            if logger is not None:
+                self._weft_log_change("status = born", frozen)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -250,7 +251,8 @@ class Context:
         else:
             st.seq += 1
             st.publish((st.prefix, _FINISHED, st.seq, _time_ns(), None, None, None, None, 0))
-            self._weft_log_change("status = finished", None)
+            if st.logger is not None:
+                self._weft_log_change("status = finished", None)
 
     def __enter__(self) -> "Context":
         return self

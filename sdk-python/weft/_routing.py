@@ -7,6 +7,7 @@ Context, the subclass's module and name. A script run as ``__main__`` is named b
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -24,7 +25,14 @@ _SDK_PACKAGE = __name__.rpartition(".")[0]  # "weft"
 
 def validate(key: object) -> str:
     """Returns the key, or raises WeftError INVALID_ROUTING_KEY."""
-    if not isinstance(key, str) or not key or len(key.encode()) > MAX_BYTES:
+    if not isinstance(key, str):
+        raise invalid("INVALID_ROUTING_KEY", f"routing key {key!r} must be a str of 1 to {MAX_BYTES} bytes")
+    return _validate_str(key)
+
+
+@functools.lru_cache(maxsize=1024)  # programs use a few keys over and over; bounded, LRU
+def _validate_str(key: str) -> str:
+    if not key or len(key.encode()) > MAX_BYTES:
         raise invalid("INVALID_ROUTING_KEY", f"routing key {key!r} must be a str of 1 to {MAX_BYTES} bytes")
     if not _VALID.match(key):
         raise invalid(
