@@ -35,7 +35,13 @@ __version__ = "0.1.0"
 
 def flush(timeout: float = 5.0) -> bool:
     """Waits until everything published through the default client reached every sink of
-    weftd; False when ``timeout`` seconds passed first. Never raises because of the daemon."""
+    weftd; False when ``timeout`` seconds passed first. Never raises because of the daemon.
+
+    Example::
+
+        if not weft.flush(timeout=2.0):
+            print("weftd did not confirm in time; dropped so far:", weft.dropped())
+    """
     return default_client().flush(timeout)
 
 
@@ -63,7 +69,12 @@ def objects(**filters: object) -> "Monitor[Object]":
 
 
 def get_object(id: str, **projection: object) -> Optional[Object]:
-    """One object by id, or None: see :meth:`Client.get_object`."""
+    """One object by id, or None: see :meth:`Client.get_object`.
+
+    Example::
+
+        obj = weft.get_object(order_id, keys=["status", "*elapsed"])
+    """
     return default_client().get_object(id, **projection)  # type: ignore[arg-type]
 
 

@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from collections import deque
-from typing import Any, Deque, Iterator, List, Optional, Tuple, Union
+from typing import Deque, Iterator, List, Optional, Tuple, Union
 
 import grpc
 
@@ -122,6 +122,8 @@ class _Stream:
 
 
 class Publisher:
+    """The worker of one Client: its buffer, its thread, its stream (see the module's doc)."""
+
     def __init__(
         self,
         channel: grpc.Channel,
