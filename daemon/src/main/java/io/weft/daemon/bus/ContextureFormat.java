@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;
 import java.util.HashMap;
@@ -115,9 +114,9 @@ public final class ContextureFormat {
         };
     }
 
-    /** Epoch seconds with up to nine decimals: exactly the nanoseconds, never in exponent form. */
+    /** Epoch seconds with nine decimals: exactly the nanoseconds, never in exponent form. */
     private static String seconds(long unixNanos) {
-        return BigDecimal.valueOf(unixNanos, 9).setScale(6, RoundingMode.HALF_EVEN).toPlainString();
+        return BigDecimal.valueOf(unixNanos, 9).toPlainString();
     }
 
     /**

@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
 public final class WeftCli implements Callable<Integer> {
 
     /** Library loggers silenced below SEVERE: the CLI reports failures itself (kept: JUL holds loggers weakly). */
-    private static final Logger[] QUIET = {Logger.getLogger("io.grpc"), Logger.getLogger("io.netty")};
+    private static final Logger[] QUIET = {
+        Logger.getLogger("io.grpc"), Logger.getLogger("io.netty"), Logger.getLogger("com.rabbitmq")};
 
     private static final long CLOSE_WAIT_MS = 1000;
 
