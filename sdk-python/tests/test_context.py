@@ -66,6 +66,18 @@ def test_field_reads_context_dict_and_str(client):
     ctx.close()
 
 
+def test_contexts_cannot_be_copied_or_pickled(client):
+    import copy
+    import pickle
+
+    ctx = weft.Context(name=unique_key(), context={"a": 1}, client=client)
+    for attempt in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError, match="cannot be copied or pickled"):
+            attempt(ctx)
+    ctx.close()
+    assert published(client, ctx.id).event_count == 2  # no copy finished it twice
+
+
 def test_values_are_snapshotted_when_set(client):
     ctx = weft.Context(name=unique_key(), client=client)
     items = [1, {"deep": "before"}]

@@ -73,3 +73,12 @@ def test_requests_match_the_generated_message():
     assert [e.id for e in first.events] == ["id-0", "id-1", "id-2"] and first.events[2].fields["i"] == 2
     flush = context_service_pb2.PublishRequest.FromString(_wire.encode_request(None, 9, (), 42))
     assert flush == context_service_pb2.PublishRequest(batch_seq=9, flush_token=42)
+
+
+def test_the_field_name_cache_is_bounded_and_stays_correct():
+    cache = _wire.KEYS
+    resets = cache.resets
+    names = {f"name{i}": i for i in range(cache.capacity + 10)}
+    decoded = _values.from_struct(struct_pb2.Struct.FromString(_wire.encode_struct(names)))
+    assert decoded == names
+    assert cache.resets == resets + 1 and len(cache.entries) <= cache.capacity

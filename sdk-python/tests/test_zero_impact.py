@@ -203,3 +203,17 @@ def test_close_with_wait_flushes_first(weftd):
     writer.close(wait=10)  # flushes before stopping
     with weft.Client(weftd.address) as reader:
         assert reader.get_object(ctx.id).state == "finished"
+
+
+def test_events_the_daemon_rejects_are_counted_and_logged(client, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="weft")
+    too_many = {f"h{i}": "v" for i in range(65)}  # weftd's default limit is 64 headers
+    ctx = weft.Context(name=unique_key(), headers=too_many, client=client)  # the BORN is refused
+    ctx.x = 1  # later events still count: the object starts partial
+    ctx.close()
+    obj = published(client, ctx.id)
+    assert client.rejected == 1
+    assert obj.partial and obj.fields == {"x": 1}
+    assert any("TOO_MANY_HEADERS" in r.getMessage() and ctx.id in r.getMessage() for r in caplog.records)

@@ -269,6 +269,11 @@ class Context:
     def __str__(self) -> str:
         return self._weft.name
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # A copy would share (or duplicate) the object's id and sequence: two finishes, events
+        # out of order. Copy the fields instead.
+        raise TypeError(f"a weft.Context cannot be copied or pickled; use dict(ctx.context) ({self._weft.name})")
+
     def __repr__(self) -> str:
         st = self._weft
         wrapped = f" obj={st.obj!r}" if st.obj is not None else ""
