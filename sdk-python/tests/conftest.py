@@ -59,7 +59,8 @@ class Weftd:
         if not os.access(WEFTD, os.X_OK):
             raise RuntimeError(f"{WEFTD} is missing: build it with 'mvn -DskipTests package' (or set WEFTD)")
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
-        env.update(WEFT_SOCKET=self.socket, WEFT_LISTEN="off", WEFT_DAEMON_ID=self.daemon_id, **self.extra_env)
+        env.update(WEFT_SOCKET=self.socket, WEFT_LISTEN="off", WEFT_DAEMON_ID=self.daemon_id)
+        env.update(self.extra_env)  # a test's own settings win
         self._ready.clear()
         self.proc = subprocess.Popen(
             [WEFTD], cwd=self.dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -70,6 +71,16 @@ class Weftd:
             self.stop()
             raise RuntimeError(f"weftd did not get ready in {READY_TIMEOUT_S}s:\n" + "\n".join(self.lines))
         return self
+
+    @property
+    def tcp_address(self) -> str:
+        """``host:port`` from the ready line (start it with ``WEFT_LISTEN=127.0.0.1:0``)."""
+        for line in self.lines:
+            if "msg=ready" in line:
+                for word in line.split():
+                    if word.startswith("grpc_tcp="):
+                        return word[len("grpc_tcp="):]
+        raise RuntimeError("weftd has no TCP listener: start it with WEFT_LISTEN=127.0.0.1:0")
 
     def _pump(self, proc: subprocess.Popen) -> None:
         log = open(os.path.join(self.dir, "weftd.log"), "a")

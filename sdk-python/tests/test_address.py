@@ -47,3 +47,14 @@ def test_client_options_are_validated(tmp_path):
         assert err.value.reason == "INVALID_ARGUMENT"
     with weft.Client(address, client_id="my-service") as client:
         assert client.client_id == "my-service" and client.address == address
+
+
+def test_publishes_and_reads_over_tcp(fresh_weftd, monkeypatch):
+    daemon = fresh_weftd(WEFT_LISTEN="127.0.0.1:0").start()
+    monkeypatch.setenv("WEFT_ADDR", daemon.tcp_address)  # host:port, as WEFT_ADDR gives it
+    with weft.Client() as client:
+        assert client.address == daemon.tcp_address
+        with weft.Context(name="tcp.test", context={"over": "tcp"}, client=client) as ctx:
+            pass
+        assert client.flush(10)
+        assert client.get_object(ctx.id).fields == {"over": "tcp"}
