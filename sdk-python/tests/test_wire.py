@@ -82,3 +82,8 @@ def test_the_field_name_cache_is_bounded_and_stays_correct():
     decoded = _values.from_struct(struct_pb2.Struct.FromString(_wire.encode_struct(names)))
     assert decoded == names
     assert cache.resets == resets + 1 and len(cache.entries) <= cache.capacity
+    prefix = _wire.event_prefix("id", "k")
+    for name in ("a", "x" * 200, "ü" * 70):  # one- and two-byte lengths
+        for number in (0, -1.5, 2**53):
+            encoded = _wire.encode_event(prefix, types_pb2.EVENT_KIND_UPDATE, 2, 3, {name: number}, None, None, None, 0)
+            assert types_pb2.ContextEvent.FromString(encoded).fields[name] == number
