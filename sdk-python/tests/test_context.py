@@ -246,6 +246,13 @@ def test_a_context_as_a_value_links_by_id(client):
     assert published(client, child.id).fields == {"parent": parent.id, "siblings": [parent.id, {"p": parent.id}]}
 
 
+def test_routing_key_is_an_alias_of_name(client):
+    key = unique_key()
+    with weft.Context(routing_key=key, client=client) as ctx:
+        assert str(ctx) == key
+    assert published(client, ctx.id).routing_key == key
+
+
 def test_guid_and_headers(client):
     with weft.Context(name=unique_key(), guid="order-42", headers={"tenant": "a"}, client=client) as ctx:
         assert ctx.id == "order-42" and ctx.headers == {"tenant": "a"}
@@ -315,6 +322,7 @@ def test_bad_constructor_arguments_raise_and_send_nothing(client):
         (dict(name="a..b"), "INVALID_ROUTING_KEY"),
         (dict(name="x" * 256), "INVALID_ROUTING_KEY"),
         (dict(name=["a", "b"]), "INVALID_ROUTING_KEY"),
+        (dict(name=key, routing_key="other.key"), "INVALID_ROUTING_KEY"),
         (dict(name=key, guid=""), "INVALID_ID"),
         (dict(name=key, guid="a\nb"), "INVALID_ID"),
         (dict(name=key, headers={"h": 1}), "INVALID_HEADER"),
