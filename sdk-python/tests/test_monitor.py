@@ -83,7 +83,7 @@ def test_monitor_poll_close_and_iteration_end(client):
 
 def test_a_slow_monitor_loses_the_oldest_and_counts_them(client):
     key = unique_key("s")
-    total = 3000
+    total = 10_000  # far more than the monitor, weftd and the transport buffer between them
     with synced_messages(client, key, buffer_size=16) as feed:
         for i in range(total):
             weft.push({"i": i}, name=key, client=client)
