@@ -474,8 +474,13 @@ public final class CallRouter {
             peerCancelsUnmatched++;
             return;
         }
-        callsCancelled++;
-        abandon(p, "CANCELLED");
+        boolean deadline = e.getReason().equals("DEADLINE_EXCEEDED");
+        if (deadline) {
+            callsExpired++;
+        } else {
+            callsCancelled++;
+        }
+        abandon(p, deadline ? "DEADLINE_EXCEEDED" : "CANCELLED");
     }
 
     /** A link went down: calls forwarded on it get dead replies; calls that came on it are abandoned. */
@@ -575,7 +580,7 @@ public final class CallRouter {
     private void abandon(PendingCall p, String cancelReason) {
         detach(p);
         cancelDownstream(p, cancelReason);
-        endChildren(p, false);
+        endChildren(p, cancelReason.equals("DEADLINE_EXCEEDED"));
     }
 
     private void cancelDownstream(PendingCall p, String reason) {
@@ -586,7 +591,7 @@ public final class CallRouter {
         }
         if (p.outLink != null && p.outLink.up) {
             peers.send(p.outLink, peers.envelope(EnvelopeKind.ENVELOPE_KIND_CANCEL, p.outLink.peerId())
-                    .setAuth(p.callerDaemon).setCallId(p.id).build(), nowNs);
+                    .setAuth(p.callerDaemon).setCallId(p.id).setReason(reason).build(), nowNs);
         }
     }
 

@@ -340,6 +340,51 @@ class PeersIT {
         link.onCompleted();
     }
 
+    @Test
+    void shouldSpendTheBudgetInTransitAndCapNestedCallsAcrossHops() throws Exception {
+        int pb = freePort();
+        WeftdProcess b = daemon("B", pb, List.of(), Map.of());
+        WeftdProcess a = daemon("A", 0, List.of(pb), Map.of());
+        WeftdProcess c = daemon("C", 0, List.of(pb), Map.of());
+        RawServer far = serve(c, "far", null);
+        RawServer relay = serve(a, "relay", null);
+        Poll.until(Duration.ofSeconds(10), () -> bestRoute(a, "far@C") != null && bestRoute(c, "relay@A") != null,
+                "A and C learn each other's endpoints");
+
+        // C calls relay@A (two hops) with 1.5 s; what arrives at A is less: the budget travels as what is left.
+        CompletableFuture<Throwable> outer = callAsync(c, "relay@A", "f", 1500);
+        Invocation parent = relay.nextInvocation(Duration.ofSeconds(10));
+        long budgetMs = Durations.toMillis(parent.getBudget());
+        assertTrue(budgetMs > 0 && budgetMs < 1500, "budget at the handler after two hops: " + budgetMs + " ms");
+        assertEquals("C", parent.getCallerDaemon());
+
+        // The handler on A calls far@C (two hops back) asking for 20 s: the parent's remainder wins.
+        StatusRuntimeException nested = assertThrows(StatusRuntimeException.class, () ->
+                CallServiceGrpc.newBlockingStub(a.channel()).withDeadlineAfter(20, TimeUnit.SECONDS)
+                        .call(CallRequest.newBuilder().setTarget("far@C").setFunction("f")
+                                .setParentCallId(parent.getCallId()).build()));
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, nested.getStatus().getCode());
+        assertEquals("DEADLINE_EXCEEDED", reason(nested));
+        assertEquals("parent", meta(nested).get("scope"));
+        Invocation inner = far.nextInvocation(Duration.ofSeconds(5));
+        assertTrue(Durations.toMillis(inner.getBudget()) < budgetMs, "the nested call got the parent's remainder");
+        Poll.until(Duration.ofSeconds(5), () -> far.cancels.containsKey(inner.getCallId()),
+                "the nested handler on C is told to stop");
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, Status.fromThrowable(outer.get(10, TimeUnit.SECONDS)).getCode());
+    }
+
+    private static Map<String, String> meta(StatusRuntimeException e) {
+        return io.grpc.protobuf.StatusProto.fromThrowable(e).getDetailsList().stream()
+                .filter(x -> x.is(com.google.rpc.ErrorInfo.class))
+                .map(x -> {
+                    try {
+                        return x.unpack(com.google.rpc.ErrorInfo.class).getMetadataMap();
+                    } catch (com.google.protobuf.InvalidProtocolBufferException bad) {
+                        throw new IllegalStateException(bad);
+                    }
+                }).findFirst().orElse(Map.of());
+    }
+
     private static Envelope call(String id, String auth) {
         return Envelope.newBuilder().setKind(EnvelopeKind.ENVELOPE_KIND_CALL).setDst("B").setSrc("rogue").setAuth(auth)
                 .setCallId(id).setTtl(4).setBudget(Durations.fromSeconds(10))
