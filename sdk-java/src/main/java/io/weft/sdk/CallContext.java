@@ -88,7 +88,11 @@ public final class CallContext {
     if (cancelReason != null) {
       return cancelReason;
     }
-    return grpcContext.isCancelled() ? "DEADLINE_EXCEEDED" : null;
+    if (!grpcContext.isCancelled()) {
+      return null;
+    }
+    return grpcContext.cancellationCause() instanceof java.util.concurrent.TimeoutException
+        ? "DEADLINE_EXCEEDED" : "CANCELLED";
   }
 
   /** Runs {@code action} once when the call is cancelled (at once if it is already). */

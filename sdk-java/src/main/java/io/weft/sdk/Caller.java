@@ -88,7 +88,11 @@ final class Caller {
         && (parent.isCancelled() || parent.deadlineNanos() - ownDeadline <= 0);
     Map<String, String> meta = new HashMap<>(w.metadata());
     meta.put("scope", parentBound ? "parent" : "call");
-    String reason = code == Status.Code.DEADLINE_EXCEEDED ? "DEADLINE_EXCEEDED" : "CANCELLED";
+    // The parent ended first (its deadline, or weftd cancelling it because of a deadline upstream):
+    // the nested call fails the way the parent did.
+    String reason = code == Status.Code.DEADLINE_EXCEEDED
+        || (parentBound && parent.isCancelled() && "DEADLINE_EXCEEDED".equals(parent.cancelReason()))
+        ? "DEADLINE_EXCEEDED" : "CANCELLED";
     return new CallError(target, reason, w.status(), meta, t);
   }
 }

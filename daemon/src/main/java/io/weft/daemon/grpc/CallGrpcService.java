@@ -34,6 +34,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
 
+    /** See {@link #deadlinePassed}. */
+    static final long DEADLINE_SLACK_MS = 100;
+
     /** Targets of one CallAll at most. */
     static final int MAX_TARGETS = 256;
 
@@ -257,9 +260,14 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         return d == null ? limits.defaultTimeoutNs() : d.timeRemaining(TimeUnit.NANOSECONDS);
     }
 
+    /**
+     * Whether a caller that went away did so because its deadline passed. A client ends the stream
+     * at its own deadline, which falls before this side's copy (received later), so a cancel within
+     * {@link #DEADLINE_SLACK_MS} of the deadline counts as the deadline.
+     */
     private static boolean deadlinePassed(Context c) {
         Deadline d = c.getDeadline();
-        return d != null && d.isExpired();
+        return d != null && d.timeRemaining(TimeUnit.MILLISECONDS) <= DEADLINE_SLACK_MS;
     }
 
     private static Value args(Value v) {
