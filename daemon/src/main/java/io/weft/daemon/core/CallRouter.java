@@ -727,6 +727,7 @@ public final class CallRouter {
         c.put("peer_links_down", peers.linksDown);
         c.put("peer_links_dead", peers.linksDead);
         c.put("peer_link_overflows", peers.linkOverflows);
+        c.put("peer_links_duplicate", peers.duplicateLinks);
         c.put("peer_adverts_in", peers.advertsIn);
         c.put("peer_adverts_refused_source", peers.advertsRefusedSource);
         c.put("peer_adverts_stale", peers.advertsStale);

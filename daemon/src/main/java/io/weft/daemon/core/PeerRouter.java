@@ -51,6 +51,7 @@ final class PeerRouter {
     long linksDown;
     long linksDead;
     long linkOverflows;
+    long duplicateLinks;
 
     PeerRouter(String selfId, long selfEpoch, int maxHops, long heartbeatNs, long deadAfterNs, RouteTable routes,
             BiConsumer<PeerLink, String> onDown) {
@@ -81,10 +82,21 @@ final class PeerRouter {
             return;
         }
         for (PeerLink old : List.copyOf(links.values())) {
-            if (old.peerId().equals(link.peerId())) {
-                old.closeTransport("replaced by a newer link from the same peer");
-                linkDown(old, "replaced by a newer link", nowNs);
+            if (!old.peerId().equals(link.peerId())) {
+                continue;
             }
+            if (old.peerEpoch() == link.peerEpoch() && old.dialed() != link.dialed()) {
+                // Both daemons dialled each other: both keep the link the smaller daemon id dialled.
+                boolean keepNew = link.dialed() == (selfId.compareTo(link.peerId()) < 0);
+                if (!keepNew) {
+                    duplicateLinks++;
+                    link.down = true;
+                    link.closeTransport("duplicate link: the one dialled by the smaller daemon id is kept");
+                    return;
+                }
+            }
+            old.closeTransport("replaced by a newer link from the same peer");
+            linkDown(old, "replaced by a newer link", nowNs);
         }
         link.up = true;
         link.lastPushNs = nowNs;

@@ -252,6 +252,25 @@ class PeersIT {
     }
 
     @Test
+    void shouldKeepOneLinkWhenTwoDaemonsDialEachOther() throws Exception {
+        int pa = freePort();
+        int pb = freePort();
+        WeftdProcess a = daemon("A", pa, List.of(pb), Map.of());
+        WeftdProcess b = daemon("B", pb, List.of(pa), Map.of());
+        serve(b, "both", inv -> RawServer.value(inv, str("B")));
+        Poll.until(Duration.ofSeconds(10), () -> counter(a, "peer_links_duplicate") + counter(b, "peer_links_duplicate") >= 1
+                && bestRoute(a, "both@B") != null, "one duplicate refused, the other link kept");
+        assertEquals("B", call(a, "both@B", "f").getValue().getStringValue());
+        for (WeftdProcess d : List.of(a, b)) {
+            List<io.weft.api.v1.Peer> peers = AdminServiceGrpc.newBlockingStub(d.channel())
+                    .peers(PeersRequest.getDefaultInstance()).getPeersList();
+            assertEquals(1, peers.size(), peers.toString());
+        }
+        assertEquals("dialed", AdminServiceGrpc.newBlockingStub(a.channel()).peers(PeersRequest.getDefaultInstance())
+                .getPeers(0).getDirection(), "the link A (the smaller id) dialled is kept");
+    }
+
+    @Test
     void shouldRefuseACertificateThatDoesNotMatchTheHelloAndPlaintext() throws Exception {
         int pb = freePort();
         WeftdProcess b = daemon("B", pb, List.of(), Map.of());
