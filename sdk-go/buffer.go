@@ -109,4 +109,3 @@ func (b *eventBuffer) offer(e *event) bool {
 func (b *eventBuffer) release(events int) {
 	b.held.Add(-int64(events))
 }
-
