@@ -100,6 +100,10 @@ func grpcTarget(address string) string {
 	return "dns:///" + address
 }
 
+// dialOptions give gRPC's reconnect backoff the client's settings, so that the publisher's
+// attempts (which fail fast while gRPC waits to reconnect) find the connection back within
+// about the same delay. (ClientConn.ResetConnectBackoff would reconnect at once, but in
+// grpc-go 1.85 it reads the connection set without its lock: a data race.)
 func dialOptions(cfg *config) []grpc.DialOption {
 	bo := backoff.DefaultConfig
 	bo.BaseDelay, bo.MaxDelay = cfg.initialBackoff, cfg.maxBackoff

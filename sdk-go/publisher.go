@@ -29,7 +29,6 @@ import (
 //     daemon's window is full; events wait in the bounded buffer meanwhile.
 type publisher struct {
 	buf            *eventBuffer
-	conn           *grpc.ClientConn
 	client         weftv1.ContextServiceClient
 	clientID       string
 	target         string
@@ -138,7 +137,6 @@ func newPublisher(cfg *config, buf *eventBuffer, conn *grpc.ClientConn, clientID
 	ctx, cancel := context.WithCancel(context.Background())
 	return &publisher{
 		buf:            buf,
-		conn:           conn,
 		client:         weftv1.NewContextServiceClient(conn),
 		clientID:       clientID,
 		target:         target,
@@ -284,9 +282,6 @@ func (p *publisher) isClosing() bool {
 }
 
 func (p *publisher) open() {
-	if p.conn != nil {
-		p.conn.ResetConnectBackoff() // gRPC's own backoff would otherwise delay the next try
-	}
 	ctx, cancel := context.WithCancel(p.rootCtx)
 	started := time.Now()
 	s, err := p.client.Publish(ctx, grpc.ForceCodecV2(p.codec))
