@@ -4,7 +4,6 @@ import (
 	"maps"
 	"strconv"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	weftv1 "github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1"
@@ -171,7 +170,7 @@ func (c *Client) Context(routingKey string, fields Fields, opts ...ContextOption
 		ctx.closed = true
 	}
 	ctx.seq = 1
-	ctx.buf.offer(&event{obj: ctx.info, kind: kind, withHeaders: true, seq: 1, timeNs: time.Now().UnixNano(), more: &eventMore{fields: initial}})
+	ctx.buf.offer(&event{obj: ctx.info, kind: kind, withHeaders: true, seq: 1, timeNs: clock.nowNs(), more: &eventMore{fields: initial}})
 	return ctx, nil
 }
 
@@ -207,7 +206,7 @@ func (x *Context) Set(name string, v any) error {
 	if err != nil {
 		return fieldError(name, err)
 	}
-	now := time.Now().UnixNano()
+	now := clock.nowNs()
 	x.mu.Lock()
 	if !x.closed {
 		x.fields[name] = val
@@ -277,7 +276,7 @@ func (x *Context) Close() {
 // publish completes e (object, seq, time; a LOG's message rendered) and queues it, unless the
 // object is closed. FINISHED closes it.
 func (x *Context) publish(e *event) {
-	now := time.Now().UnixNano()
+	now := clock.nowNs()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {

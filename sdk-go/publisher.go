@@ -59,6 +59,7 @@ type publisher struct {
 	wake    chan struct{} // capacity 1: "the inbox has news"
 
 	// Worker only.
+	batchBytes  int // the size of the last batch: the next one's initial capacity
 	stream      *pubStream
 	toSend      []outgoing
 	unacked     []outgoing
@@ -325,7 +326,7 @@ func (p *publisher) pump() bool {
 // batchFrom encodes first and whatever else is queued, up to the batch limits; nil when every
 // event was too large.
 func (p *publisher) batchFrom(first *event) *batch {
-	data := make([]byte, 0, 4096)
+	data := make([]byte, 0, max(4096, min(p.batchBytes+p.batchBytes/4, maxBatchBytes+p.maxEventBytes)))
 	n := 0
 	e := first
 	var next event
@@ -356,6 +357,7 @@ func (p *publisher) batchFrom(first *event) *batch {
 	if n == 0 {
 		return nil
 	}
+	p.batchBytes = len(data)
 	return &batch{data: data, events: n}
 }
 
