@@ -69,18 +69,41 @@ func (e *event) message() string {
 // stays bounded by capacity events however long the daemon is away. When the bound is
 // reached the newest event is dropped and counted; the application is never blocked.
 //
-// offer is safe from any goroutine and never blocks: `held` admits at most capacity events,
-// and the channel has room for capacity, so the send always finds space.
+// The queue is a ring of capacity slots holding events by value (Vyukov's bounded queue: a
+// producer claims a position with one CAS and publishes its slot with a sequence number; the
+// one consumer reads slots in order). `held` admits at most capacity events, so a producer
+// always finds its slot free. offer is safe from any goroutine; poll belongs to the publisher.
+//
+// Wake-ups: the publisher sets `sleeping` before it waits and polls once more; a producer
+// signals `wake` only when it sees `sleeping`. Either the publisher's last poll sees the event
+// or the producer sees the flag (Go's atomics are sequentially consistent), so no event waits
+// unnoticed, and a busy publisher costs producers one atomic load.
 type eventBuffer struct {
 	capacity int64
 	held     atomic.Int64
 	dropped  atomic.Uint64
 	closed   atomic.Bool
-	queue    chan event
+	sleeping atomic.Bool
+	tail     atomic.Uint64 // the next position a producer claims
+	slots    []slot
+	head     uint64 // the next position to read; consumer only
+	// wake tells the publisher there is work: events (when it sleeps) or news from elsewhere.
+	wake chan struct{}
+}
+
+type slot struct {
+	// seq is pos when the slot is free for the producer of position pos, pos+1 once that
+	// producer has written it, and pos+capacity once the consumer has read it.
+	seq atomic.Uint64
+	ev  event
 }
 
 func newEventBuffer(capacity int) *eventBuffer {
-	return &eventBuffer{capacity: int64(capacity), queue: make(chan event, capacity)}
+	b := &eventBuffer{capacity: int64(capacity), slots: make([]slot, capacity), wake: make(chan struct{}, 1)}
+	for i := range b.slots {
+		b.slots[i].seq.Store(uint64(i))
+	}
+	return b
 }
 
 // offer queues e, or drops and counts it when the SDK holds capacity events already or the
@@ -95,13 +118,46 @@ func (b *eventBuffer) offer(e *event) bool {
 		b.dropped.Add(1)
 		return false
 	}
-	select {
-	case b.queue <- *e:
-		return true
-	default: // cannot happen while held <= capacity == cap(queue); kept total for safety
-		b.held.Add(-1)
-		b.dropped.Add(1)
+	b.push(e)
+	if b.sleeping.Load() {
+		b.signal()
+	}
+	return true
+}
+
+// push writes e into the next position. The caller holds room in `held`, so at most capacity
+// positions are claimed and unread: the slot is free or about to be (its reader is done with it).
+func (b *eventBuffer) push(e *event) {
+	size := uint64(len(b.slots))
+	for {
+		pos := b.tail.Load()
+		s := &b.slots[pos%size]
+		if s.seq.Load() == pos && b.tail.CompareAndSwap(pos, pos+1) {
+			s.ev = *e
+			s.seq.Store(pos + 1)
+			return
+		}
+	}
+}
+
+// poll moves the next event into out; false when none is ready. Consumer only.
+func (b *eventBuffer) poll(out *event) bool {
+	s := &b.slots[b.head%uint64(len(b.slots))]
+	if s.seq.Load() != b.head+1 {
 		return false
+	}
+	*out = s.ev
+	s.ev = event{} // let go of what the event references
+	s.seq.Store(b.head + uint64(len(b.slots)))
+	b.head++
+	return true
+}
+
+// signal wakes the publisher if it waits; never blocks.
+func (b *eventBuffer) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -56,7 +56,6 @@ type publisher struct {
 	// in flight.
 	inboxMu sync.Mutex
 	inbox   []signal
-	wake    chan struct{} // capacity 1: "the inbox has news"
 
 	// Worker only.
 	batchBytes  int // the size of the last batch: the next one's initial capacity
@@ -152,7 +151,6 @@ func newPublisher(cfg *config, buf *eventBuffer, conn *grpc.ClientConn, clientID
 		cancel:         cancel,
 		closing:        make(chan struct{}),
 		done:           make(chan struct{}),
-		wake:           make(chan struct{}, 1),
 	}
 }
 
@@ -226,10 +224,7 @@ func (p *publisher) post(s signal) {
 	}
 	p.inbox = append(p.inbox, s)
 	p.inboxMu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.buf.signal()
 }
 
 // ---------------------------------------------------------------- worker
@@ -265,7 +260,7 @@ func (p *publisher) waitToConnect() bool {
 			return true
 		case m := <-p.flushes:
 			p.queueFlush(m)
-		case <-p.wake:
+		case <-p.buf.wake:
 			p.drainInbox() // late news from streams already given up
 		case <-p.closing:
 			return false
@@ -309,16 +304,26 @@ func (p *publisher) pump() bool {
 		p.send(o)
 		return true
 	}
-	select {
-	case e := <-p.buf.queue:
-		if b := p.batchFrom(&e); b != nil {
-			p.send(outgoing{batch: b})
+	var e event
+	if !p.buf.poll(&e) {
+		// Nothing queued: sleep until a producer, a receiver, a flush or Close wakes us.
+		p.buf.sleeping.Store(true)
+		if !p.buf.poll(&e) {
+			select {
+			case <-p.buf.wake:
+			case m := <-p.flushes:
+				p.queueFlush(m)
+			case <-p.closing:
+				p.buf.sleeping.Store(false)
+				return false
+			}
+			p.buf.sleeping.Store(false)
+			return true
 		}
-	case m := <-p.flushes:
-		p.queueFlush(m)
-	case <-p.wake:
-	case <-p.closing:
-		return false
+		p.buf.sleeping.Store(false)
+	}
+	if b := p.batchFrom(&e); b != nil {
+		p.send(outgoing{batch: b})
 	}
 	return true
 }
@@ -346,13 +351,10 @@ func (p *publisher) batchFrom(first *event) *batch {
 		if n >= p.maxBatchEvents || len(data) >= maxBatchBytes {
 			break
 		}
-		select {
-		case next = <-p.buf.queue:
-			e = &next
-			continue
-		default:
+		if !p.buf.poll(&next) {
+			break
 		}
-		break
+		e = &next
 	}
 	if n == 0 {
 		return nil
@@ -380,16 +382,10 @@ func (p *publisher) queueFlush(m *flushMarker) {
 	}
 	clear(p.toSend[len(kept):])
 	p.toSend = kept
-	for {
-		select {
-		case e := <-p.buf.queue:
-			if b := p.batchFrom(&e); b != nil {
-				p.toSend = append(p.toSend, outgoing{batch: b})
-			}
-			continue
-		default:
+	for e := (event{}); p.buf.poll(&e); {
+		if b := p.batchFrom(&e); b != nil {
+			p.toSend = append(p.toSend, outgoing{batch: b})
 		}
-		break
 	}
 	p.toSend = append(p.toSend, outgoing{flush: m})
 }
