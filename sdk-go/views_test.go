@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -262,5 +263,75 @@ func TestListAndGet(t *testing.T) {
 		if !errors.Is(err, weft.ErrUnknownObject) || !errors.As(err, &e) || e.Message == "" {
 			t.Errorf("got %v, want ErrUnknownObject", err)
 		}
+	})
+}
+
+// TestMonitorLagged: a monitor that does not keep up loses the oldest items, and Lagged counts
+// exactly what it lost.
+func TestMonitorLagged(t *testing.T) {
+	c := connect(t, shared(t).Address(), weft.WithBufferCapacity(50_000))
+	base := key(t)
+	m := must[*weft.Monitor[*weft.Event]](t)(c.Messages(context.Background(), weft.RoutingKeys(base+".#"), weft.WatchBuffer(1)))
+	defer m.Close()
+	awaitWatching(t, c, m, base+".probe", func(e *weft.Event) bool { return e.RoutingKey == base+".probe" })
+	probesSeen := m.Lagged() // probes published after the first one may be lost too: count from here
+
+	const sets = 20_000 // far more than gRPC's window holds while nobody reads
+	obj := must[*weft.Context](t)(c.Context(base+".data", nil))
+	for i := range sets {
+		ok(t, obj.Set("i", i))
+	}
+	obj.Close()
+	flush(t, c)
+
+	received := 0
+	last := next(t, m, func(e *weft.Event) bool {
+		if e.RoutingKey == base+".data" {
+			received++
+		}
+		return e.ID == obj.ID() && e.Kind == weft.KindFinished
+	})
+	if last.Seq != sets+2 {
+		t.Errorf("last seq %d", last.Seq)
+	}
+	lost := int(m.Lagged() - probesSeen)
+	if lost == 0 {
+		t.Fatalf("nothing lost: received %d of %d (the window held them all?)", received, sets+2)
+	}
+	// Every event is either received or counted as lost; one more lost item is possible: a
+	// probe that was on its way when awaitWatching returned.
+	if total := received + lost; total < sets+2 || total > sets+3 {
+		t.Errorf("received %d + lost %d = %d, want %d", received, lost, total, sets+2)
+	}
+}
+
+// TestFleetView reads objects back from the bus (source BUS) through a daemon that publishes to a
+// real RabbitMQ and follows the fleet. ./test-all starts RabbitMQ and sets WEFT_TEST_AMQP_URL.
+func TestFleetView(t *testing.T) {
+	url := os.Getenv("WEFT_TEST_AMQP_URL")
+	if url == "" {
+		t.Skip("WEFT_TEST_AMQP_URL is not set (./test-all sets it once RabbitMQ runs)")
+	}
+	base := key(t)
+	d := startOwn(t, "WEFT_BUS_URL="+url, "WEFT_BUS_EXCHANGE=weft-go-test-"+base, "WEFT_BUS_FLEET="+base+".#")
+	c := connect(t, d.Address())
+	m := must[*weft.Monitor[*weft.Object]](t)(c.Objects(context.Background(), weft.FromSource(weft.SourceBus), weft.RoutingKeys(base+".#")))
+	defer m.Close()
+	awaitWatching(t, c, m, base+".probe", func(o *weft.Object) bool { return o.RoutingKey == base+".probe" })
+
+	obj := must[*weft.Context](t)(c.Context(base+".data", weft.Fields{"n": 1}, weft.Header("env", "prod")))
+	ok(t, obj.Set("m", 2))
+	obj.Close()
+	got := next(t, m, func(o *weft.Object) bool { return o.ID == obj.ID() })
+	if got.State != weft.StateFinished || got.Fields["n"] != 1.0 || got.Fields["m"] != 2.0 || got.Headers["env"] != "prod" || got.DaemonID == "" {
+		t.Errorf("from the bus: %+v", got)
+	}
+	poll(t, wait, "the object in the fleet listing", func() bool {
+		for o, err := range c.ListObjects(context.Background(), weft.FromSource(weft.SourceBus), weft.RoutingKeys(base+".data")) {
+			if err == nil && o.ID == obj.ID() {
+				return true
+			}
+		}
+		return false
 	})
 }
