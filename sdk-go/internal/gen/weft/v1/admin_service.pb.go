@@ -296,7 +296,13 @@ type QueueInfo struct {
 	// Items lost or refused, by cause ("full", "client_quota", "lagged", "ttl", "cap"...).
 	Drops map[string]uint64 `protobuf:"bytes,4,rep,name=drops,proto3" json:"drops,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// What the queue does when full.
-	Policy        string `protobuf:"bytes,5,opt,name=policy,proto3" json:"policy,omitempty"`
+	Policy string `protobuf:"bytes,5,opt,name=policy,proto3" json:"policy,omitempty"`
+	// Running totals beside the queue ("published", "confirmed", "nacked", "reconnects",
+	// "spool_bytes", "spool_segments"...).
+	Counters map[string]uint64 `protobuf:"bytes,6,rep,name=counters,proto3" json:"counters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The state of what the queue feeds, where it has one: the bus publisher says
+	// "connected", "disconnected", "blocked" (RabbitMQ's connection.blocked) or "off".
+	State         string `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -366,6 +372,20 @@ func (x *QueueInfo) GetPolicy() string {
 	return ""
 }
 
+func (x *QueueInfo) GetCounters() map[string]uint64 {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
+}
+
+func (x *QueueInfo) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
 var File_weft_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_weft_v1_admin_service_proto_rawDesc = "" +
@@ -389,15 +409,20 @@ const file_weft_v1_admin_service_proto_rawDesc = "" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\"\x0f\n" +
 	"\rQueuesRequest\"<\n" +
 	"\x0eQueuesResponse\x12*\n" +
-	"\x06queues\x18\x01 \x03(\v2\x12.weft.v1.QueueInfoR\x06queues\"\xd8\x01\n" +
+	"\x06queues\x18\x01 \x03(\v2\x12.weft.v1.QueueInfoR\x06queues\"\xe9\x02\n" +
 	"\tQueueInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05depth\x18\x02 \x01(\x04R\x05depth\x12\x1a\n" +
 	"\bcapacity\x18\x03 \x01(\x04R\bcapacity\x123\n" +
 	"\x05drops\x18\x04 \x03(\v2\x1d.weft.v1.QueueInfo.DropsEntryR\x05drops\x12\x16\n" +
-	"\x06policy\x18\x05 \x01(\tR\x06policy\x1a8\n" +
+	"\x06policy\x18\x05 \x01(\tR\x06policy\x12<\n" +
+	"\bcounters\x18\x06 \x03(\v2 .weft.v1.QueueInfo.CountersEntryR\bcounters\x12\x14\n" +
+	"\x05state\x18\a \x01(\tR\x05state\x1a8\n" +
 	"\n" +
 	"DropsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a;\n" +
+	"\rCountersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x012~\n" +
 	"\fAdminService\x123\n" +
@@ -417,7 +442,7 @@ func file_weft_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_weft_v1_admin_service_proto_rawDescData
 }
 
-var file_weft_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_weft_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_weft_v1_admin_service_proto_goTypes = []any{
 	(*InfoRequest)(nil),         // 0: weft.v1.InfoRequest
 	(*InfoResponse)(nil),        // 1: weft.v1.InfoResponse
@@ -427,23 +452,25 @@ var file_weft_v1_admin_service_proto_goTypes = []any{
 	(*QueueInfo)(nil),           // 5: weft.v1.QueueInfo
 	nil,                         // 6: weft.v1.InfoResponse.CountersEntry
 	nil,                         // 7: weft.v1.QueueInfo.DropsEntry
-	(*durationpb.Duration)(nil), // 8: google.protobuf.Duration
+	nil,                         // 8: weft.v1.QueueInfo.CountersEntry
+	(*durationpb.Duration)(nil), // 9: google.protobuf.Duration
 }
 var file_weft_v1_admin_service_proto_depIdxs = []int32{
-	8, // 0: weft.v1.InfoResponse.uptime:type_name -> google.protobuf.Duration
+	9, // 0: weft.v1.InfoResponse.uptime:type_name -> google.protobuf.Duration
 	2, // 1: weft.v1.InfoResponse.listen:type_name -> weft.v1.ListenAddress
 	6, // 2: weft.v1.InfoResponse.counters:type_name -> weft.v1.InfoResponse.CountersEntry
 	5, // 3: weft.v1.QueuesResponse.queues:type_name -> weft.v1.QueueInfo
 	7, // 4: weft.v1.QueueInfo.drops:type_name -> weft.v1.QueueInfo.DropsEntry
-	0, // 5: weft.v1.AdminService.Info:input_type -> weft.v1.InfoRequest
-	3, // 6: weft.v1.AdminService.Queues:input_type -> weft.v1.QueuesRequest
-	1, // 7: weft.v1.AdminService.Info:output_type -> weft.v1.InfoResponse
-	4, // 8: weft.v1.AdminService.Queues:output_type -> weft.v1.QueuesResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	8, // 5: weft.v1.QueueInfo.counters:type_name -> weft.v1.QueueInfo.CountersEntry
+	0, // 6: weft.v1.AdminService.Info:input_type -> weft.v1.InfoRequest
+	3, // 7: weft.v1.AdminService.Queues:input_type -> weft.v1.QueuesRequest
+	1, // 8: weft.v1.AdminService.Info:output_type -> weft.v1.InfoResponse
+	4, // 9: weft.v1.AdminService.Queues:output_type -> weft.v1.QueuesResponse
+	8, // [8:10] is the sub-list for method output_type
+	6, // [6:8] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_admin_service_proto_init() }
@@ -457,7 +484,7 @@ func file_weft_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_admin_service_proto_rawDesc), len(file_weft_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
