@@ -126,8 +126,9 @@ func Transient() ContextOption {
 }
 
 // Context creates a context object with this routing key (dot-separated words of
-// [A-Za-z0-9_-], at most 255 bytes) and initial fields, and publishes its birth: one BORN
-// event carrying the fields and headers (or, with Transient, one TRANSIENT event).
+// [A-Za-z0-9_-], at most 255 bytes; Here derives one from the calling code) and initial
+// fields, and publishes its birth: one BORN event carrying the fields and headers (or, with
+// Transient, one TRANSIENT event).
 //
 // It fails, sending nothing, only for bad input: ErrInvalidRoutingKey, ErrInvalidID,
 // ErrInvalidHeader, ErrNotJSON, ErrTooDeep. When the buffer is full the birth is dropped and

@@ -102,6 +102,15 @@ func TestContext(t *testing.T) {
 		}
 	})
 
+	t.Run("a routing key that names the caller", func(t *testing.T) {
+		obj := must[*weft.Context](t)(c.Context(weft.Here(), nil))
+		obj.Close()
+		flush(t, c)
+		if got := getObject(t, c, obj.ID()); got.RoutingKey != "github_com.weft-dev.weft.sdk-go_test" {
+			t.Errorf("routing key %q", got.RoutingKey)
+		}
+	})
+
 	t.Run("concurrent use keeps each object's events in order", func(t *testing.T) {
 		obj := must[*weft.Context](t)(c.Context(key(t), nil))
 		const goroutines, sets = 8, 100
