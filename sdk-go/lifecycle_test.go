@@ -94,6 +94,46 @@ func TestDaemonStopsGracefully(t *testing.T) {
 	}
 }
 
+// TestDaemonFrozen: a daemon that stops reading (SIGSTOP) blocks nothing in the application;
+// the bound holds while it is frozen, and everything held is delivered once it goes on.
+func TestDaemonFrozen(t *testing.T) {
+	d := startOwn(t)
+	c := connect(t, d.Address(), weft.WithBufferCapacity(1000))
+	obj := must[*weft.Context](t)(c.Context(key(t), nil))
+	flush(t, c)
+
+	ok(t, d.Pause())
+	resumed := false
+	defer func() {
+		if !resumed {
+			_ = d.Resume()
+		}
+	}()
+	const sets = 30_000
+	for i := 1; i <= sets; i++ {
+		ok(t, obj.Set("i", i))
+	}
+	if c.Pending() != 1000 || c.Dropped() != sets-1000 {
+		t.Errorf("pending %d dropped %d; want 1000 held and %d dropped", c.Pending(), c.Dropped(), sets-1000)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := c.Flush(ctx); !errors.Is(err, weft.ErrDeadlineExceeded) {
+		t.Errorf("Flush while frozen: %v", err)
+	}
+
+	ok(t, d.Resume())
+	resumed = true
+	flush(t, c) // the held events are delivered and acknowledged: room again
+	obj.Close()
+	flush(t, c)
+	got := getObject(t, c, obj.ID())
+	if got.Fields["i"] != 1000.0 || got.State != weft.StateFinished || c.Dropped() != sets-1000 {
+		t.Errorf("i = %v, state %v, dropped %d: want the first 1,000 sets held, the rest dropped, then FINISHED",
+			got.Fields["i"], got.State, c.Dropped())
+	}
+}
+
 // TestZeroImpact: with no daemon at all, publishing neither blocks nor fails; the bound holds
 // and drops are counted.
 func TestZeroImpact(t *testing.T) {

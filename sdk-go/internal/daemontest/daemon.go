@@ -156,6 +156,23 @@ func (d *Daemon) Stop() error {
 	return d.signal(syscall.SIGTERM, 30*time.Second)
 }
 
+// Pause freezes the daemon (SIGSTOP): its sockets stay open but nothing is read or answered,
+// like a daemon too busy to keep up. Resume lets it go on.
+func (d *Daemon) Pause() error { return d.send(syscall.SIGSTOP) }
+
+// Resume continues a paused daemon (SIGCONT).
+func (d *Daemon) Resume() error { return d.send(syscall.SIGCONT) }
+
+func (d *Daemon) send(sig syscall.Signal) error {
+	d.mu.Lock()
+	cmd := d.cmd
+	d.mu.Unlock()
+	if cmd == nil {
+		return errors.New("daemontest: the daemon was never launched")
+	}
+	return syscall.Kill(-cmd.Process.Pid, sig)
+}
+
 // Kill sends SIGKILL and waits for the process to end.
 func (d *Daemon) Kill() {
 	_ = d.signal(syscall.SIGKILL, 30*time.Second)
