@@ -3,6 +3,7 @@ package weft
 import (
 	"maps"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -21,20 +22,9 @@ const (
 	LevelCritical = Level(weftv1.LogLevel_LOG_LEVEL_CRITICAL)
 )
 
+// String is the level's name as Python's logging spells it: "DEBUG" ... "CRITICAL".
 func (l Level) String() string {
-	switch l {
-	case LevelDebug:
-		return "DEBUG"
-	case LevelInfo:
-		return "INFO"
-	case LevelWarning:
-		return "WARNING"
-	case LevelError:
-		return "ERROR"
-	case LevelCritical:
-		return "CRITICAL"
-	}
-	return "Level(" + strconv.Itoa(int(l)) + ")"
+	return strings.ToUpper(enumName(weftv1.LogLevel(l).String(), "LOG_LEVEL_"))
 }
 
 // Context is a context object: an object whose fields change over its lifetime, published to

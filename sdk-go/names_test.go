@@ -82,3 +82,20 @@ func TestNewUUID(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestEnumNames(t *testing.T) {
+	cases := []struct{ got, want string }{
+		{StateLive.String(), "live"},
+		{StateExpired.String(), "expired"},
+		{State(99).String(), "99"},
+		{KindTransient.String(), "transient"},
+		{KindBorn.String(), "born"},
+		{LevelWarning.String(), "WARNING"},
+		{Level(0).String(), "UNSPECIFIED"},
+	}
+	for _, tc := range cases {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 package weft
 
 import (
-	"strconv"
+	"strings"
 	"time"
 
 	weftv1 "github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1"
@@ -18,18 +18,9 @@ const (
 	StateExpired   = State(weftv1.ObjectState_OBJECT_STATE_EXPIRED)
 )
 
+// String is the state's name as the CLI prints it: "live", "finished", "transient", "expired".
 func (s State) String() string {
-	switch s {
-	case StateLive:
-		return "live"
-	case StateFinished:
-		return "finished"
-	case StateTransient:
-		return "transient"
-	case StateExpired:
-		return "expired"
-	}
-	return "State(" + strconv.Itoa(int(s)) + ")"
+	return enumName(weftv1.ObjectState(s).String(), "OBJECT_STATE_")
 }
 
 // Kind is what a raw event does to its object.
@@ -45,22 +36,15 @@ const (
 	KindTransient = Kind(weftv1.EventKind_EVENT_KIND_TRANSIENT)
 )
 
+// String is the kind's name: "born", "update", "log", "delete", "finished", "transient".
 func (k Kind) String() string {
-	switch k {
-	case KindBorn:
-		return "born"
-	case KindUpdate:
-		return "update"
-	case KindLog:
-		return "log"
-	case KindDelete:
-		return "delete"
-	case KindFinished:
-		return "finished"
-	case KindTransient:
-		return "transient"
-	}
-	return "Kind(" + strconv.Itoa(int(k)) + ")"
+	return enumName(weftv1.EventKind(k).String(), "EVENT_KIND_")
+}
+
+// enumName is a generated enum value's name without its prefix, in lower case; an unknown
+// value keeps the generated text (its number).
+func enumName(generated, prefix string) string {
+	return strings.ToLower(strings.TrimPrefix(generated, prefix))
 }
 
 // Object is an object weftd collated from its events.
