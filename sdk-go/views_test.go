@@ -313,7 +313,9 @@ func TestFleetView(t *testing.T) {
 		t.Skip("WEFT_TEST_AMQP_URL is not set (./test-all sets it once RabbitMQ runs)")
 	}
 	base := key(t)
-	d := startOwn(t, "WEFT_BUS_URL="+url, "WEFT_BUS_EXCHANGE=weft-go-test-"+base, "WEFT_BUS_FLEET="+base+".#")
+	// One exchange for every run (the daemon declares it and nothing here can delete it): the
+	// fleet daemon's own queue sees only what is published while it runs.
+	d := startOwn(t, "WEFT_BUS_URL="+url, "WEFT_BUS_EXCHANGE=weft-go-test", "WEFT_BUS_FLEET="+base+".#")
 	c := connect(t, d.Address())
 	m := must[*weft.Monitor[*weft.Object]](t)(c.Objects(context.Background(), weft.FromSource(weft.SourceBus), weft.RoutingKeys(base+".#")))
 	defer m.Close()
