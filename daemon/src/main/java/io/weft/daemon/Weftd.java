@@ -6,6 +6,7 @@ import io.weft.daemon.config.BuildInfo;
 import io.weft.daemon.config.ConfigException;
 import io.weft.daemon.config.DaemonOptions;
 import io.weft.daemon.config.HostPort;
+import io.weft.daemon.config.Settings;
 import io.weft.daemon.config.WeftConfig;
 import io.weft.daemon.core.BrokerAgent;
 import io.weft.daemon.core.BrokerIdleStrategy;
@@ -98,6 +99,7 @@ public final class Weftd {
         Logs.configure(config.logLevel().configName());
         options.warnings().forEach(w -> LOG.warning("msg=" + LogFormat.quote(w)));
         Weftd weftd = new Weftd(config);
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
         try {
             weftd.start();
         } catch (IOException | UncheckedIOException e) {
@@ -106,14 +108,23 @@ public final class Weftd {
             System.exit(1);
             return;
         }
-        Reloader reloader = new Reloader(args, System::getenv, config);
+        Reloader reloader = new Reloader(args, System::getenv, config)
+                .on(Settings.LOG_LEVEL, level -> Logs.setLevel(level.configName()))
+                .requireEveryReloadableHandled();
         // sun.misc.Signal (module jdk.unsupported) is the JDK's only way to catch SIGHUP.
-        Signal.handle(new Signal("HUP"), sig -> reloader.reload());
+        Signal.handle(new Signal("HUP"), sig -> {
+            systemd.reloading();
+            reloader.reload();
+            systemd.ready(weftd.status());
+        });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            systemd.stopping(config.drainGrace().plus(SystemdNotifier.STOP_MARGIN));
             weftd.drainAndStop(config.drainGrace());
             // Exit 0 after a clean drain: a JVM ending on SIGTERM would otherwise report 143.
             Runtime.getRuntime().halt(0);
         }, "weft-shutdown"));
+        // Only now: systemd may send SIGTERM or SIGHUP as soon as it hears READY=1.
+        systemd.ready(weftd.status());
     }
 
     private void start() throws IOException {
@@ -187,6 +198,11 @@ public final class Weftd {
         for (EventSink s : sinks) {
             s.close(Duration.ZERO);
         }
+    }
+
+    /** One line for {@code systemctl status}: the listeners. */
+    private String status() {
+        return "serving on " + String.join(" ", listenAddresses().stream().map(ListenAddress::getAddress).toList());
     }
 
     private List<ListenAddress> listenAddresses() {
