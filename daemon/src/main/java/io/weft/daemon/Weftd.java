@@ -25,6 +25,9 @@ import io.weft.daemon.grpc.Sessions;
 import io.weft.daemon.grpc.ViewGrpcService;
 import io.weft.daemon.log.LogFormat;
 import io.weft.daemon.log.Logs;
+import io.weft.daemon.bus.BusMonitor;
+import io.weft.daemon.bus.BusPublisher;
+import io.weft.daemon.bus.BusSettings;
 import io.weft.daemon.sink.JsonLinesSink;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,6 +35,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -59,6 +63,9 @@ public final class Weftd {
     private final BrokerAgent broker;
     private final AgentRunner runner;
     private final List<EventSink> sinks;
+    private final String instanceId;
+    /** Reads the bus back for the fleet view; null without a bus. */
+    private final BusMonitor busMonitor;
     private final Sessions sessions = new Sessions();
     private final Errors errors = new Errors();
     private final ReplyExecutor replies;
@@ -67,7 +74,10 @@ public final class Weftd {
     private Weftd(WeftConfig config) {
         this.config = config;
         this.inbound = new Inbound(config.inboundCapacity(), config.inboundClientQuota());
-        this.sinks = sinks(config);
+        this.instanceId = UUID.randomUUID().toString();
+        this.sinks = sinks(config, instanceId);
+        BusSettings bus = BusSettings.from(config);
+        this.busMonitor = bus.enabled() ? new BusMonitor(bus, config.daemonId(), inbound) : null;
         this.broker = new BrokerAgent(brokerSettings(config), Clock.system(), inbound, sinks);
         BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
         inbound.onOffer(idle::wake);
@@ -132,20 +142,23 @@ public final class Weftd {
             s.start();
         }
         AgentRunner.startOnThread(runner);
+        if (busMonitor != null) {
+            busMonitor.start();
+        }
         Optional<Path> socket = config.socketPath();
         Optional<HostPort> tcp = config.listen();
         String version = BuildInfo.version();
         AdminGrpcService.Identity identity = new AdminGrpcService.Identity(version, config.daemonId(),
-                UUID.randomUUID().toString(), Clock.system().epochNanos(), System.nanoTime());
+                instanceId, Clock.system().epochNanos(), System.nanoTime());
         EventLimits limits = new EventLimits(
                 config.limitsEventBytes(), config.limitsDepth(), config.limitsFields(), config.limitsHeaders());
         List<ServerServiceDefinition> services = List.of(
                 new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
                         .bindWithDepth(limits.depth()),
-                new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer())
+                new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer(), busMonitor)
                         .bindService(),
                 new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors, sessions,
-                        replies).bindService());
+                        replies, busMonitor == null ? List.of() : List.of(busMonitor::queueInfo)).bindService());
         servers.start(
                 socket.orElse(null),
                 config.socketPermissions(),
@@ -162,6 +175,10 @@ public final class Weftd {
             ready.append(" grpc_tcp=").append(hostPort(servers.tcpAddress()));
         }
         config.sinkFile().ifPresent(f -> ready.append(" sink_file=").append(LogFormat.quote(f.toString())));
+        if (!config.busUrls().isEmpty()) {
+            ready.append(" bus_exchange=").append(config.busExchange())
+                    .append(" bus_policy=").append(config.busPolicy().name().toLowerCase(Locale.ROOT));
+        }
         LOG.info(ready.toString());
     }
 
@@ -186,12 +203,18 @@ public final class Weftd {
         }
         servers.close();
         replies.close();
+        if (busMonitor != null) {
+            busMonitor.close();
+        }
         Map<String, Long> c = broker.status().counters();
         LOG.info("msg=stopped drained=" + drained + " undelivered=" + left
                 + " events_in=" + c.getOrDefault("events_in", 0L));
     }
 
     private void stopNow() {
+        if (busMonitor != null) {
+            busMonitor.close();
+        }
         runner.close();
         servers.close();
         replies.close();
@@ -231,9 +254,13 @@ public final class Weftd {
                 c.flushMaxPending());
     }
 
-    private static List<EventSink> sinks(WeftConfig c) {
+    private static List<EventSink> sinks(WeftConfig c, String instanceId) {
         List<EventSink> out = new ArrayList<>();
         c.sinkFile().ifPresent(path -> out.add(new JsonLinesSink(path, c.sinkFileCapacity(), c.sinkFileMaxBytes())));
+        BusSettings bus = BusSettings.from(c);
+        if (bus.enabled()) {
+            out.add(new BusPublisher(bus, c.daemonId(), instanceId, Clock.system()));
+        }
         return List.copyOf(out);
     }
 

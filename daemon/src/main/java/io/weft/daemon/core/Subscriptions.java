@@ -32,10 +32,12 @@ final class Subscriptions {
     }
 
     /**
-     * Fans one applied event out: MESSAGES watchers get the raw event; OBJECTS watchers get the
-     * object when it ended, or a live snapshot when they asked for live objects.
+     * Fans one applied event out: MESSAGES watchers get the raw event (when {@code messages}; the
+     * fleet view hands raw bus messages only to the watch that consumed them, see
+     * {@link #deliverRaw}); OBJECTS watchers get the object when it ended, or a live snapshot when
+     * they asked for live objects.
      */
-    void onApplied(Collator.Applied a, Collator collator, long nowUnixNanos) {
+    void onApplied(Collator.Applied a, Collator collator, long nowUnixNanos, boolean messages) {
         if (watchers.isEmpty()) {
             return;
         }
@@ -54,7 +56,9 @@ final class Subscriptions {
                 continue;
             }
             if (w.mode() == WatchMode.WATCH_MODE_MESSAGES) {
-                deliver(w, WatchResponse.newBuilder().setMessage(project(w, event)).build());
+                if (messages) {
+                    deliver(w, WatchResponse.newBuilder().setMessage(project(w, event)).build());
+                }
             } else if (a.ended != null) {
                 deliverObject(w, a.ended);
             } else if (w.includeLive() && a.live != null) {
@@ -92,6 +96,14 @@ final class Subscriptions {
                 deliverObject(w, collator.snapshot(obj, nowUnixNanos));
                 budget--;
             }
+        }
+    }
+
+    /** Hands one raw event to one MESSAGES watcher, when its filter matches. */
+    static void deliverRaw(Watcher w, ContextEvent event) {
+        if (!w.isCancelled() && w.mode() == WatchMode.WATCH_MODE_MESSAGES
+                && w.selector().matches(event.getRoutingKey(), event.getHeadersMap())) {
+            deliver(w, WatchResponse.newBuilder().setMessage(project(w, event)).build());
         }
     }
 
