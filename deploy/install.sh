@@ -23,7 +23,8 @@
 #   -h, --help        print this help
 #
 # Without --no-system (as root): creates the system user and group weft (systemd-sysusers, else
-# useradd), makes /var/lib/weft and /var/log/weft (weft:weft, 0750), reloads systemd and, when
+# useradd), makes /var/lib/weft and /var/log/weft (weft:weft, 0750), gives the config file to group
+# weft (root:weft, 0640: it may hold the bus password), reloads systemd and, when
 # weftd is running, restarts it (an upgrade: weftd drains before it stops). Java 17 or later must
 # be on PATH, or JAVA_HOME set in the unit (systemctl edit weftd: Environment=JAVA_HOME=...).
 set -eu
@@ -96,13 +97,14 @@ ln -sf "../lib/weft/weft" "$destdir$prefix/bin/weft"
 install -d "$destdir$docdir"
 install -m 0644 "$here/README.md" "$repo/docs/CONFIGURATION.md" "$destdir$docdir/"
 
-# Configuration: never overwrite the operator's file.
+# Configuration: never overwrite the operator's file. Mode 0640: it may hold the bus password
+# (group weft, which weftd runs as, is set below or by the package's postinst).
 install -d "$destdir$sysconfdir/weft"
 if [ -e "$destdir$conf" ] && ! cmp -s "$here/weftd.conf" "$destdir$conf"; then
-    install -m 0644 "$here/weftd.conf" "$destdir$conf.new"
+    install -m 0640 "$here/weftd.conf" "$destdir$conf.new"
     echo "install.sh: kept $conf; the new default is $conf.new"
 else
-    install -m 0644 "$here/weftd.conf" "$destdir$conf"
+    install -m 0640 "$here/weftd.conf" "$destdir$conf"
 fi
 
 # The unit, with its paths rewritten for this prefix and config directory.
@@ -132,6 +134,8 @@ if ! getent passwd weft >/dev/null; then
 fi
 chown weft:weft /var/lib/weft /var/log/weft
 chmod 0750 /var/lib/weft /var/log/weft
+chgrp weft "$conf"
+chmod 0640 "$conf"
 
 if [ -d /run/systemd/system ]; then
     systemctl daemon-reload
