@@ -18,7 +18,6 @@ import io.weft.daemon.log.LogFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -78,15 +77,12 @@ final class SystemdNotifier implements AutoCloseable {
         if (value == null || value.isEmpty()) {
             return disabled();
         }
-        Optional<DomainSocketAddress> address;
+        DomainSocketAddress address;
         try {
-            address = Optional.of(parseAddress(value));
+            address = parseAddress(value);
         } catch (IllegalArgumentException e) {
             LOG.warning("msg=\"NOTIFY_SOCKET not usable; systemd will not be notified\" notify_socket="
                     + LogFormat.quote(value) + " error=" + LogFormat.quote(e.getMessage()));
-            address = Optional.empty();
-        }
-        if (address.isEmpty()) {
             return disabled();
         }
         if (!Epoll.isAvailable()) {
@@ -109,7 +105,7 @@ final class SystemdNotifier implements AutoCloseable {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             return disabled();
         }
-        return new SystemdNotifier(address.get(), group, registered.channel());
+        return new SystemdNotifier(address, group, registered.channel());
     }
 
     private static SystemdNotifier disabled() {
