@@ -44,6 +44,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.agrona.concurrent.AgentRunner;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * weftd: wires the broker, the sinks and the gRPC listeners together, prints one {@code msg=ready}
@@ -122,11 +123,15 @@ public final class Weftd {
                 .on(Settings.LOG_LEVEL, level -> Logs.setLevel(level.configName()))
                 .requireEveryReloadableHandled();
         // sun.misc.Signal (module jdk.unsupported) is the JDK's only way to catch SIGHUP.
-        Signal.handle(new Signal("HUP"), sig -> {
+        SignalHandler before = Signal.handle(new Signal("HUP"), sig -> {
             systemd.reloading();
             reloader.reload();
             systemd.ready(weftd.status());
         });
+        if (before == SignalHandler.SIG_IGN) {
+            // The JVM leaves a signal that was ignored when it started (nohup) ignored.
+            LOG.warning("msg=\"SIGHUP is ignored by the process that started weftd (nohup?): no reload on SIGHUP\"");
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             systemd.stopping(config.drainGrace().plus(SystemdNotifier.STOP_MARGIN));
             weftd.drainAndStop(config.drainGrace());

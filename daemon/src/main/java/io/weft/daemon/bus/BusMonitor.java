@@ -236,7 +236,7 @@ public final class BusMonitor implements AutoCloseable {
      * Decodes either wire format; every event carries the message's headers ({@code hostname}
      * included), so the fleet view can tell the hosts apart.
      */
-    static List<BusEvent> decode(Delivery d) throws ContextureFormat.BadMessageException {
+    public static List<BusEvent> decode(Delivery d) throws ContextureFormat.BadMessageException {
         AMQP.BasicProperties p = d.getProperties();
         Map<String, String> headers = new HashMap<>();
         if (p.getHeaders() != null) {

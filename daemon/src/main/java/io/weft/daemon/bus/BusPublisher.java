@@ -13,6 +13,7 @@ import io.weft.daemon.core.SinkEvent;
 import io.weft.daemon.log.LogFormat;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -117,6 +118,9 @@ public final class BusPublisher implements EventSink {
             droppedFull.incrementAndGet();
             return false;
         }
+        // The SPSC offer is an ordered store, not a fence: without one, the read of `sleeping` could
+        // pass it and miss a publisher that is just going to sleep (Dekker with run()).
+        VarHandle.fullFence();
         if (sleeping) {
             LockSupport.unpark(thread);
         }

@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.util.Date;
 import java.util.HashMap;
@@ -38,7 +37,7 @@ import java.util.Map;
  * {@code timestamp} (publish time), {@code app_id=weftd}, {@code delivery_mode=2} (persistent: a durable
  * queue keeps them over a broker restart); headers: {@code hostname} (the daemon id) plus the object's headers.
  */
-final class ContextureFormat {
+public final class ContextureFormat {
 
     static final String CONTENT_TYPE = "application/json";
     static final String APP_ID = "weftd";
@@ -115,9 +114,9 @@ final class ContextureFormat {
         };
     }
 
-    /** Epoch seconds with up to nine decimals: exactly the nanoseconds, never in exponent form. */
+    /** Epoch seconds with nine decimals: exactly the nanoseconds, never in exponent form. */
     private static String seconds(long unixNanos) {
-        return BigDecimal.valueOf(unixNanos, 9).setScale(6, RoundingMode.HALF_EVEN).toPlainString();
+        return BigDecimal.valueOf(unixNanos, 9).toPlainString();
     }
 
     /**
@@ -129,7 +128,7 @@ final class ContextureFormat {
      * @return the event; its headers are the message's headers
      * @throws BadMessageException when the body is not a message of this format
      */
-    static BusEvent decode(String routingKey, Map<String, String> headers, byte[] body) throws BadMessageException {
+    public static BusEvent decode(String routingKey, Map<String, String> headers, byte[] body) throws BadMessageException {
         JsonObject o;
         try {
             JsonElement parsed = JsonParser.parseString(new String(body, StandardCharsets.UTF_8));
@@ -191,7 +190,7 @@ final class ContextureFormat {
     }
 
     /** A message that is not of the expected format; the monitor counts and skips it. */
-    static final class BadMessageException extends Exception {
+    public static final class BadMessageException extends Exception {
         BadMessageException(String message) {
             super(message);
         }

@@ -9,6 +9,7 @@ import com.google.protobuf.NullValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.util.Map;
 
 /**
@@ -51,14 +52,15 @@ public final class StructJson {
         }
     }
 
-    /** Writes a number; whole ones without a fraction, NaN and infinities (never valid here) as null. */
+    /** Writes a number: whole ones without a fraction, others in plain digits, NaN and infinities (never valid here) as null. */
     public static void number(JsonWriter w, double d) throws IOException {
         if (!Double.isFinite(d)) {
             w.nullValue();
         } else if (d == Math.rint(d) && Math.abs(d) < LARGEST_EXACT_WHOLE) {
             w.value((long) d);
         } else {
-            w.value(d);
+            // Plain digits, never 1.7953E9: epoch seconds stay readable and grep-able.
+            w.jsonValue(BigDecimal.valueOf(d).toPlainString());
         }
     }
 

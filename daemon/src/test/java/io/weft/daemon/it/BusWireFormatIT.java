@@ -81,7 +81,7 @@ class BusWireFormatIT {
             assertEquals("born", bornBody.get("status").getAsString());
             assertEquals("req-1", bornBody.get("obj_id").getAsString());
             assertEquals("http://example.com", bornBody.getAsJsonObject("obj").get("url").getAsString());
-            assertEquals(new BigDecimal("1763784000.123456"), bornBody.get("time_in").getAsBigDecimal());
+            assertEquals(new BigDecimal("1763784000.123456000"), bornBody.get("time_in").getAsBigDecimal());
             assertEquals(1, bornBody.get("seq").getAsLong());
 
             Rabbit.Message update = got.get(1);

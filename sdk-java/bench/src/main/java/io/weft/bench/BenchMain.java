@@ -10,15 +10,17 @@ import java.util.Set;
  * Runs the benchmarks and prints a summary table (entry point of {@code sdk-java/bench/run}).
  *
  * <pre>
- * run [--quick] [e2e] [set] [rss] [idle]
+ * run [--quick] [e2e] [set] [rss] [idle] [bus]
  * </pre>
  *
- * With no names, runs all four. {@code --quick} shrinks every size for a smoke test: its
+ * With no names, runs the first four; {@code bus} needs a RabbitMQ on localhost (or
+ * {@code WEFT_TEST_AMQP_URL}), as {@code ./test-all} starts, and is run only when named. {@code --quick} shrinks every size for a smoke test: its
  * figures are not comparable with the targets. Needs the system property {@code
  * weft.launcher.dir} ({@code daemon/target}).
  */
 public final class BenchMain {
   private static final List<String> ALL = List.of("e2e", "set", "rss", "idle");
+  private static final List<String> ON_REQUEST = List.of("bus");
 
   private BenchMain() {}
 
@@ -28,10 +30,10 @@ public final class BenchMain {
     for (String a : args) {
       if (a.equals("--quick")) {
         quick = true;
-      } else if (ALL.contains(a)) {
+      } else if (ALL.contains(a) || ON_REQUEST.contains(a)) {
         selected.add(a);
       } else {
-        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle]");
+        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [bus]");
         System.exit(2);
       }
     }
@@ -64,6 +66,7 @@ public final class BenchMain {
       case "set" -> SetCost.run(quick);
       case "rss" -> DaemonFootprint.rss(quick ? 10_000 : 100_000, Duration.ofSeconds(quick ? 2 : 5));
       case "idle" -> List.of(DaemonFootprint.idleCpu(Duration.ofSeconds(quick ? 5 : 20)));
+      case "bus" -> new BusBench(quick).run();
       default -> throw new IllegalArgumentException(name);
     };
   }
