@@ -137,6 +137,29 @@ class WeftMonIT {
     }
 
     @Test
+    void shouldListAndGetTheFleetViewWhenLsAndGetAreGivenFleet() throws Exception {
+        try (Rabbit.Exchange ex = Rabbit.exchange();
+                WeftdProcess publisher = onBus(ex).start();
+                WeftdProcess fleet = onBus(ex).env("WEFT_BUS_FLEET", "#").start()) {
+            Poll.until(READY, () -> monitorConsuming(fleet), "the fleet daemon follows the bus");
+            publish(publisher, born("l-1", "x.y", "{\"n\": 1}"));
+            Poll.until(READY, () -> {
+                try {
+                    return runWeft(fleet, "ls", "--fleet").out.contains("\"n\":1");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, "weft ls --fleet lists the other daemon's object");
+            Run got = runWeft(fleet, "get", "--fleet", "-v", "l-1");
+            assertEquals(0, got.code, got.toString());
+            assertEquals(publisher.daemonId(), JsonParser.parseString(got.out).getAsJsonObject().get("daemon").getAsString());
+            Run local = runWeft(publisher, "ls", "--fleet");
+            assertEquals(1, local.code, "no bus.fleet on this daemon: " + local);
+            assertTrue(local.err.contains("BUS_UNAVAILABLE") || local.err.contains("bus.fleet"), local.err);
+        }
+    }
+
+    @Test
     void shouldRefuseConflictingOptionsWithExitCode2() throws Exception {
         try (WeftdProcess weftd = WeftdProcess.builder().start()) {
             Run stdinAndBus = run(weftd, "mon", "-s", "-u", "amqp://localhost");
@@ -227,6 +250,18 @@ class WeftMonIT {
             pb.redirectInput(stdin.toFile());
         }
         return new Mon(pb.start(), out, err);
+    }
+
+    /** Runs any weft command (not only mon) against a daemon. */
+    private Run runWeft(WeftdProcess weftd, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(WeftdProcess.launcherDir().resolve("weft").toString()));
+        cmd.addAll(List.of(args));
+        File out = Files.createTempFile(tmp, "weft", ".out").toFile();
+        File err = Files.createTempFile(tmp, "weft", ".err").toFile();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out).redirectError(err);
+        pb.environment().keySet().removeIf(k -> k.startsWith("WEFT_"));
+        pb.environment().put("WEFT_ADDR", weftd.target());
+        return new Mon(pb.start(), out, err).await();
     }
 
     private Run run(WeftdProcess weftd, String... args) throws Exception {
