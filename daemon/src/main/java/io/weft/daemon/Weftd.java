@@ -24,7 +24,10 @@ import io.weft.daemon.grpc.Sessions;
 import io.weft.daemon.grpc.ViewGrpcService;
 import io.weft.daemon.log.LogFormat;
 import io.weft.daemon.log.Logs;
+import io.weft.daemon.grpc.StatsGrpcService;
 import io.weft.daemon.sink.JsonLinesSink;
+import io.weft.daemon.stats.StatsEngine;
+import io.weft.daemon.stats.StatsOpValidator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -62,12 +65,14 @@ public final class Weftd {
     private final Errors errors = new Errors();
     private final ReplyExecutor replies;
     private final GrpcServers servers = new GrpcServers();
+    private final StatsEngine stats;
 
     private Weftd(WeftConfig config) {
         this.config = config;
         this.inbound = new Inbound(config.inboundCapacity(), config.inboundClientQuota());
         this.sinks = sinks(config);
-        this.broker = new BrokerAgent(brokerSettings(config), Clock.system(), inbound, sinks);
+        this.stats = new StatsEngine(config.statsLimits(), Clock.system(), System.nanoTime());
+        this.broker = new BrokerAgent(brokerSettings(config), Clock.system(), inbound, sinks, stats);
         BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
         inbound.onOffer(idle::wake);
         this.runner = new AgentRunner(
@@ -132,6 +137,8 @@ public final class Weftd {
                 new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
                         .bindWithDepth(limits.depth()),
                 new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer())
+                        .bindService(),
+                new StatsGrpcService(inbound, sessions, errors, replies, new StatsOpValidator(config.statsLimits()))
                         .bindService(),
                 new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors, sessions,
                         replies).bindService());

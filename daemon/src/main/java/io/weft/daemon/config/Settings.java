@@ -143,6 +143,65 @@ public final class Settings {
     public static final Setting<Long> SINK_FILE_MAX_BYTES = Setting.of("sink.file.max-bytes",
             ValueTypes.bytes(KIB, 1024 * GIB), "256MiB", "rotate the sink file to <file>.1 beyond this size");
 
+    /** The HTTP listener (dashboard, /metrics, /stats.json, /healthz, /readyz). */
+    public static final Setting<Optional<HostPort>> HTTP = Setting.of("http", ValueTypes.hostPortOrOff(),
+            "127.0.0.1:7312", "HTTP listener of the dashboard, /metrics, /stats.json, /healthz and /readyz:"
+                    + " host:port (port 0 = any free port) or \"off\"");
+
+    /** Statistics namespaces kept. */
+    public static final Setting<Integer> STATS_MAX_NAMESPACES = Setting.of("stats.max-namespaces",
+            ValueTypes.integer(1, 100_000), "256", "statistics namespaces kept; ops creating more fail with STATS_FULL");
+
+    /** Entries of one namespace. */
+    public static final Setting<Integer> STATS_MAX_ENTRIES = Setting.of("stats.max-entries",
+            ValueTypes.integer(1, 1_000_000), "1024", "entries of one statistics namespace (STATS_FULL beyond)");
+
+    /** Records of one collection. */
+    public static final Setting<Integer> STATS_MAX_RECORDS = Setting.of("stats.max-records",
+            ValueTypes.integer(1, 10_000_000), "10000",
+            "records of one statistics collection: maps refuse more (STATS_FULL), lists drop their oldest");
+
+    /** Length of a list collection whose appends name none. */
+    public static final Setting<Integer> STATS_LIST_MAX = Setting.of("stats.list-max",
+            ValueTypes.integer(1, 10_000_000), "100",
+            "length of a statistics list when its appends name none; at most stats.max-records");
+
+    /** Stored statistics values in all. */
+    public static final Setting<Integer> STATS_MAX_VALUES = Setting.of("stats.max-values",
+            ValueTypes.integer(1, 100_000_000), "500000",
+            "statistics values stored in all namespaces (about 150 bytes each plus text); STATS_FULL beyond");
+
+    /** Longest statistics string. */
+    public static final Setting<Integer> STATS_MAX_TEXT_BYTES = Setting.of("stats.max-text-bytes",
+            ValueTypes.integer(1, 1 << 20), "1024", "longest string value a statistic may hold");
+
+    /** Event fields sketched. */
+    public static final Setting<List<String>> SKETCH_FIELDS = Setting.of("sketch.fields", ValueTypes.namesOrOff(16),
+            "client_ip,url", "event fields whose values are sketched (count, distinct values, top values), or \"off\"");
+
+    /** Routing keys sketched one by one. */
+    public static final Setting<Integer> SKETCH_MAX_KEYS = Setting.of("sketch.max-keys",
+            ValueTypes.integer(1, 100_000), "1024",
+            "routing keys sketched one by one (count, distinct ids); events of further keys are only counted");
+
+    /** The recent-events cache. */
+    public static final Setting<Boolean> RECENT = Setting.of("recent", ValueTypes.onOff(), "on",
+            "keep the last raw events of the busiest routing keys (ViewService.Recent): on or off");
+
+    /** Routing keys in the recent cache. */
+    public static final Setting<Integer> RECENT_KEYS = Setting.of("recent.keys", ValueTypes.integer(1, 100_000), "512",
+            "routing keys the recent cache keeps (the busiest)");
+
+    /** Events per key in the recent cache. */
+    public static final Setting<Integer> RECENT_EVENTS = Setting.of("recent.events", ValueTypes.integer(1, 10_000),
+            "100", "events the recent cache keeps per routing key");
+
+    /** Size of one cached event. */
+    public static final Setting<Integer> RECENT_EVENT_BYTES = Setting.of("recent.event-bytes",
+            ValueTypes.integer(64, 1 << 20), "512",
+            "an event larger than this (encoded) is cached summarised: strings cut to 64 characters, at most 16"
+                    + " fields, nested values replaced by a note");
+
     /** Every setting, in the order help and print-config show them. */
     public static final List<Setting<?>> ALL = List.of(
             SOCKET, SOCKET_MODE, LISTEN, DAEMON_ID, LOG_LEVEL, DRAIN_GRACE,
@@ -153,7 +212,10 @@ public final class Settings {
             COLLATOR_FINISHED_MAX_BYTES,
             LIMITS_EVENT_BYTES, LIMITS_DEPTH, LIMITS_FIELDS, LIMITS_HEADERS,
             GRPC_MAX_MESSAGE_BYTES, WATCH_MAX, WATCH_BUFFER, FLUSH_MAX_PENDING,
-            SINK_FILE, SINK_FILE_CAPACITY, SINK_FILE_MAX_BYTES);
+            SINK_FILE, SINK_FILE_CAPACITY, SINK_FILE_MAX_BYTES,
+            HTTP, STATS_MAX_NAMESPACES, STATS_MAX_ENTRIES, STATS_MAX_RECORDS, STATS_LIST_MAX, STATS_MAX_VALUES,
+            STATS_MAX_TEXT_BYTES, SKETCH_FIELDS, SKETCH_MAX_KEYS, RECENT, RECENT_KEYS, RECENT_EVENTS,
+            RECENT_EVENT_BYTES);
 
     private Settings() {
     }

@@ -4,6 +4,8 @@ import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ListObjectsResponse;
 import io.weft.api.v1.ObjectState;
+import io.weft.daemon.stats.StatsEngine;
+import io.weft.daemon.stats.StatsLimits;
 import io.weft.daemon.view.ObjectSelector;
 import io.weft.daemon.view.Projector;
 import java.util.ArrayList;
@@ -42,6 +44,7 @@ public final class BrokerAgent implements Agent {
     private final ArrayList<ClientSession> carried = new ArrayList<>();
     private final ArrayList<PendingFlush> pendingFlushes = new ArrayList<>();
     private final LatencyWatch latencyWatch;
+    private final StatsEngine stats;
 
     private long cycle;
     private long lapNs;
@@ -64,6 +67,15 @@ public final class BrokerAgent implements Agent {
      * @param sinks every destination of applied events; started and closed by the caller
      */
     public BrokerAgent(BrokerSettings settings, Clock clock, Inbound inbound, List<EventSink> sinks) {
+        this(settings, clock, inbound, sinks, new StatsEngine(StatsLimits.DEFAULTS, clock, clock.nanoTime()));
+    }
+
+    /**
+     * @param sinks every destination of applied events; started and closed by the caller
+     * @param stats the statistics state; owned by this broker's thread from now on
+     */
+    public BrokerAgent(BrokerSettings settings, Clock clock, Inbound inbound, List<EventSink> sinks, StatsEngine stats) {
+        this.stats = stats;
         this.settings = settings;
         this.clock = clock;
         this.inbound = inbound;
@@ -221,6 +233,8 @@ public final class BrokerAgent implements Agent {
             onListObjects(l);
         } else if (command instanceof Command.StartWatch w) {
             onStartWatch(w);
+        } else if (command instanceof Command.Stats st) {
+            st.work().accept(stats);
         }
     }
 

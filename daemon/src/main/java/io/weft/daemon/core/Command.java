@@ -3,6 +3,7 @@ package io.weft.daemon.core;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ListObjectsResponse;
+import io.weft.daemon.stats.StatsEngine;
 import io.weft.daemon.view.ObjectSelector;
 import io.weft.daemon.view.Projector;
 import java.util.List;
@@ -46,6 +47,12 @@ public sealed interface Command {
 
     /** Registers a watcher; it is removed by cancelling it. */
     record StartWatch(ClientSession session, Watcher watcher) implements Command {}
+
+    /**
+     * Statistics work (StatsService, sketches, recent events, HTTP reports): runs on the broker thread
+     * against its {@link StatsEngine}; replies must be handed to another thread.
+     */
+    record Stats(ClientSession session, Consumer<StatsEngine> work) implements Command {}
 
     /** How a flush ended. */
     enum FlushOutcome {

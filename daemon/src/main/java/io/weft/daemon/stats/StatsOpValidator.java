@@ -180,6 +180,12 @@ public final class StatsOpValidator {
         }
     }
 
+    /** Why {@code name} is not a valid namespace name, or null when it is. */
+    public static String checkNamespace(String name) {
+        Rejection r = checkName("namespace", name);
+        return r == null ? null : r.description();
+    }
+
     private static Rejection checkName(String what, String name) {
         if (name.isEmpty()) {
             return Rejection.of(ErrorReason.ERROR_REASON_INVALID_ARGUMENT, what + " is empty");

@@ -1,0 +1,133 @@
+package io.weft.daemon.stats;
+
+import io.weft.api.v1.SnapshotResponse;
+import io.weft.daemon.core.Clock;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Everything of statistics that the broker thread owns: the registry and the WatchEnabled watchers.
+ * Reached only through {@code Command.Stats}, whose work runs here on the broker thread.
+ */
+public final class StatsEngine {
+
+    /** WatchEnabled streams served at once. */
+    public static final int MAX_ENABLED_WATCHERS = 256;
+
+    private final StatsRegistry registry;
+    private final Clock clock;
+    private final long startNs;
+    private final ArrayList<EnabledWatch> watchers = new ArrayList<>();
+    private long opsApplied;
+    private long opsDisabled;
+    private long opsRejected;
+
+    /**
+     * @param startNs the daemon's start on {@code clock}'s monotonic scale (for uptime())
+     */
+    public StatsEngine(StatsLimits limits, Clock clock, long startNs) {
+        this.registry = new StatsRegistry(limits);
+        this.clock = clock;
+        this.startNs = startNs;
+        registry.onEnabledChange(this::notifyWatchers);
+    }
+
+    /** The registry (broker thread only). */
+    public StatsRegistry registry() {
+        return registry;
+    }
+
+    /** Applies a checked batch and tells its listener. */
+    public void record(StatsBatch batch) {
+        long nowNs = clock.nanoTime();
+        int applied = 0;
+        int disabled = 0;
+        List<StatsBatch.Refused> refused = List.of();
+        for (int i = 0, n = batch.ops().size(); i < n; i++) {
+            Rejection r = batch.refused()[i];
+            if (r == null) {
+                r = registry.apply(batch.ops().get(i), batch.expressions()[i], nowNs);
+            }
+            if (r == null) {
+                applied++;
+            } else if (r == Rejection.DISABLED) {
+                disabled++;
+            } else {
+                if (refused.isEmpty()) {
+                    refused = new ArrayList<>();
+                }
+                refused.add(new StatsBatch.Refused(i, r));
+            }
+        }
+        opsApplied += applied;
+        opsDisabled += disabled;
+        opsRejected += refused.size();
+        batch.listener().onApplied(batch, applied, disabled, refused);
+    }
+
+    /** The extrapolated report of every namespace, or of those named. */
+    public SnapshotResponse snapshot(Set<String> only) {
+        long nowNs = clock.nanoTime();
+        return registry.snapshot(only, nowNs, clock.epochNanos(), (nowNs - startNs) / 1e9);
+    }
+
+    /**
+     * Switches a namespace.
+     *
+     * @return the switch before, or null when the namespace would pass stats.max-namespaces
+     */
+    public Boolean setEnabled(String namespace, boolean enabled) {
+        return registry.setEnabled(namespace, enabled);
+    }
+
+    /**
+     * Registers a WatchEnabled watcher and queues every current switch for it.
+     *
+     * @return false when {@link #MAX_ENABLED_WATCHERS} are served already
+     */
+    public boolean watchEnabled(EnabledWatch w) {
+        watchers.removeIf(EnabledWatch::isCancelled);
+        if (watchers.size() >= MAX_ENABLED_WATCHERS) {
+            return false;
+        }
+        watchers.add(w);
+        for (Map.Entry<String, Boolean> e : registry.switches().entrySet()) {
+            w.offer(e.getKey(), e.getValue());
+        }
+        return true;
+    }
+
+    private void notifyWatchers(String namespace, boolean enabled) {
+        for (Iterator<EnabledWatch> it = watchers.iterator(); it.hasNext(); ) {
+            EnabledWatch w = it.next();
+            if (w.isCancelled()) {
+                it.remove();
+            } else {
+                w.offer(namespace, enabled);
+            }
+        }
+    }
+
+    /** Ops applied so far. */
+    public long opsApplied() {
+        return opsApplied;
+    }
+
+    /** Ops skipped so far because their namespace was off. */
+    public long opsDisabled() {
+        return opsDisabled;
+    }
+
+    /** Ops refused so far (invalid, conflicting or over a bound). */
+    public long opsRejected() {
+        return opsRejected;
+    }
+
+    /** WatchEnabled streams now (including ones cancelled since the last change). */
+    public int enabledWatchers() {
+        return watchers.size();
+    }
+}
