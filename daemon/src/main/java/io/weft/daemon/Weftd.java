@@ -26,6 +26,7 @@ import io.weft.daemon.log.LogFormat;
 import io.weft.daemon.log.Logs;
 import io.weft.daemon.grpc.StatsGrpcService;
 import io.weft.daemon.sink.JsonLinesSink;
+import io.weft.daemon.stats.DaemonNamespace;
 import io.weft.daemon.stats.StatsEngine;
 import io.weft.daemon.stats.StatsOpValidator;
 import java.io.IOException;
@@ -133,6 +134,10 @@ public final class Weftd {
                 UUID.randomUUID().toString(), Clock.system().epochNanos(), System.nanoTime());
         EventLimits limits = new EventLimits(
                 config.limitsEventBytes(), config.limitsDepth(), config.limitsFields(), config.limitsHeaders());
+        AdminGrpcService admin = new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors,
+                sessions, replies);
+        stats.reportDaemon(new DaemonNamespace(admin::infoNow, admin::queuesNow));
+        inbound.offer(new io.weft.daemon.core.Command.Stats(sessions.unary(), StatsEngine::refreshDaemon));
         List<ServerServiceDefinition> services = List.of(
                 new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
                         .bindWithDepth(limits.depth()),
@@ -140,8 +145,7 @@ public final class Weftd {
                         .bindService(),
                 new StatsGrpcService(inbound, sessions, errors, replies, new StatsOpValidator(config.statsLimits()))
                         .bindService(),
-                new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors, sessions,
-                        replies).bindService());
+                admin.bindService());
         servers.start(
                 socket.orElse(null),
                 config.socketPermissions(),

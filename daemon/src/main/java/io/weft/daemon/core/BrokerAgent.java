@@ -56,6 +56,7 @@ public final class BrokerAgent implements Agent {
     private int carriedCommands;
     private long nextStatusNs;
     private long eventsIn;
+    private long sinkOffers;
     private long flushesTimedOut;
     private long flushesRefused;
     private long watchersRefused;
@@ -259,6 +260,7 @@ public final class BrokerAgent implements Agent {
         SinkEvent e = new SinkEvent(++sinkSeq, a.event, a.headers, end, elapsed);
         for (int i = 0; i < sinks.length; i++) {
             if (sinks[i].offer(e)) {
+                sinkOffers++;
                 sinkLastOffered[i] = e.seq();
                 publishedLastOffered.lazySet(i, e.seq());
             } else {
@@ -396,6 +398,7 @@ public final class BrokerAgent implements Agent {
         subscriptions.removeCancelled();
         Map<String, Long> c = new LinkedHashMap<>();
         c.put("events_in", eventsIn);
+        c.put("events_out", sinkOffers + subscriptions.delivered);
         c.put("events_applied", collator.appliedCount);
         c.put("events_duplicate", collator.duplicates);
         c.put("objects_partial", collator.partials);

@@ -14,6 +14,8 @@ final class Subscriptions {
 
     private final ArrayList<Watcher> watchers = new ArrayList<>();
     private final int maxWatchers;
+    /** Items handed to watchers so far (events, objects, snapshots). */
+    long delivered;
 
     Subscriptions(int maxWatchers) {
         this.maxWatchers = maxWatchers;
@@ -101,7 +103,7 @@ final class Subscriptions {
         return before - watchers.size();
     }
 
-    private static void deliverObject(Watcher w, ContextObject obj) {
+    private void deliverObject(Watcher w, ContextObject obj) {
         if (!w.selector().matchesState(obj.getState())) {
             return;
         }
@@ -120,7 +122,8 @@ final class Subscriptions {
         return event.toBuilder().setFields(projected).build();
     }
 
-    private static void deliver(Watcher w, WatchResponse item) {
+    private void deliver(Watcher w, WatchResponse item) {
+        delivered++;
         w.push(item);
         w.wake();
     }

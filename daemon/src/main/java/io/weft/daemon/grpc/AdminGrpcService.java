@@ -65,6 +65,12 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
 
     @Override
     public void info(InfoRequest req, StreamObserver<InfoResponse> out) {
+        out.onNext(infoNow());
+        out.onCompleted();
+    }
+
+    /** What Info answers now. Any thread. */
+    public InfoResponse infoNow() {
         BrokerStatus st = broker.status();
         InfoResponse.Builder b = InfoResponse.newBuilder()
                 .setVersion(identity.version())
@@ -81,12 +87,17 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
         b.putCounters("broker_cycle_p50_ns", st.cycleP50Ns());
         b.putCounters("broker_cycle_p99_ns", st.cycleP99Ns());
         b.putCounters("broker_cycle_max_ns", st.cycleMaxNs());
-        out.onNext(b.build());
-        out.onCompleted();
+        return b.build();
     }
 
     @Override
     public void queues(QueuesRequest req, StreamObserver<QueuesResponse> out) {
+        out.onNext(queuesNow());
+        out.onCompleted();
+    }
+
+    /** What Queues answers now. Any thread. */
+    public QueuesResponse queuesNow() {
         BrokerStatus st = broker.status();
         QueuesResponse.Builder b = QueuesResponse.newBuilder();
         b.addQueues(QueueInfo.newBuilder()
@@ -135,7 +146,6 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
             b.addQueues(q.toBuilder()
                     .putDrops("full", st.counters().getOrDefault("sink_" + s.name() + "_dropped_full", 0L)));
         }
-        out.onNext(b.build());
-        out.onCompleted();
+        return b.build();
     }
 }

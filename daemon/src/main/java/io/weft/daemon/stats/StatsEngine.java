@@ -24,6 +24,7 @@ public final class StatsEngine {
     private long opsApplied;
     private long opsDisabled;
     private long opsRejected;
+    private volatile DaemonNamespace daemon;
 
     /**
      * @param startNs the daemon's start on {@code clock}'s monotonic scale (for uptime())
@@ -68,9 +69,30 @@ public final class StatsEngine {
         batch.listener().onApplied(batch, applied, disabled, refused);
     }
 
+    /**
+     * Reports the daemon itself in namespace {@code weftd} from now on. Any thread, once, at start;
+     * then {@link #refreshDaemon()} on the broker thread creates its counters, so that the first
+     * report's rates count from the start.
+     */
+    public void reportDaemon(DaemonNamespace d) {
+        this.daemon = d;
+    }
+
+    /** Writes the daemon's figures into namespace {@code weftd} now. */
+    public void refreshDaemon() {
+        DaemonNamespace d = daemon;
+        if (d != null) {
+            d.refresh(registry, this, clock.nanoTime());
+        }
+    }
+
     /** The extrapolated report of every namespace, or of those named. */
     public SnapshotResponse snapshot(Set<String> only) {
         long nowNs = clock.nanoTime();
+        DaemonNamespace d = daemon;
+        if (d != null && (only.isEmpty() || only.contains(DaemonNamespace.NAME))) {
+            d.refresh(registry, this, nowNs);
+        }
         return registry.snapshot(only, nowNs, clock.epochNanos(), (nowNs - startNs) / 1e9);
     }
 

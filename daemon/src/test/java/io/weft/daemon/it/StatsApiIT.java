@@ -246,6 +246,43 @@ class StatsApiIT {
         }
     }
 
+    @Test
+    void shouldReportTheDaemonItselfInNamespaceWeftdWhenSnapshotted() throws Exception {
+        try (WeftdProcess weftd = WeftdProcess.start()) {
+            io.weft.api.v1.PublishEventsRequest.Builder batch = io.weft.api.v1.PublishEventsRequest.newBuilder();
+            for (int i = 0; i < 50; i++) {
+                batch.addEvents(Api.event("obj-" + i, io.weft.api.v1.EventKind.EVENT_KIND_TRANSIENT, 1));
+            }
+            io.weft.api.v1.ContextServiceGrpc.newBlockingStub(weftd.channel()).publishEvents(batch.build());
+            StatsServiceGrpc.StatsServiceBlockingStub stats = StatsServiceGrpc.newBlockingStub(weftd.channel());
+            SnapshotRequest weftdOnly = SnapshotRequest.newBuilder().addNamespaces("weftd").build();
+            Poll.until(() -> ns(stats.snapshot(weftdOnly), "weftd").getFieldsOrThrow("Events In").getNumberValue() >= 50,
+                    () -> "weftd to count 50 events in");
+            Struct w = ns(stats.snapshot(weftdOnly), "weftd");
+            assertTrue(w.getFieldsOrThrow("Uptime").getNumberValue() > 0);
+            assertEquals(weftd.output().contains("daemon_id=test-") ? Value.KindCase.STRING_VALUE : null,
+                    w.getFieldsOrThrow("Daemon Id").getKindCase());
+            assertEquals(Value.KindCase.NUMBER_VALUE, w.getFieldsOrThrow("Events In/s").getKindCase());
+            // rate() measures over at least a second between reports.
+            Poll.until(() -> ns(stats.snapshot(weftdOnly), "weftd").getFieldsOrThrow("Events In/s").getNumberValue() > 0,
+                    () -> "a positive Events In/s");
+            for (String k : List.of("Events Out", "Broker Cycle p50 ms", "Broker Cycle p99 ms", "Broker Cycle max ms",
+                    "Stats Values")) {
+                assertEquals(Value.KindCase.NUMBER_VALUE, w.getFieldsOrThrow(k).getKindCase(), k);
+            }
+            Struct inbound = w.getFieldsOrThrow("Queues").getStructValue().getFieldsOrThrow("inbound").getStructValue();
+            assertEquals(65536.0, inbound.getFieldsOrThrow("Capacity").getNumberValue());
+            assertEquals(0.0, inbound.getFieldsOrThrow("Drops full").getNumberValue());
+            assertTrue(w.getFieldsOrThrow("Queues").getStructValue().containsFields("collator.live"));
+
+            stats.setEnabled(SetEnabledRequest.newBuilder().setNamespace("weftd").setEnabled(false).build());
+            double frozen = ns(stats.snapshot(weftdOnly), "weftd").getFieldsOrThrow("Uptime").getNumberValue();
+            Poll.until(() -> ns(stats.snapshot(SnapshotRequest.getDefaultInstance()), "weftd").getFieldsOrThrow("Enabled")
+                    .getBoolValue() == false, () -> "weftd off");
+            assertEquals(frozen, ns(stats.snapshot(weftdOnly), "weftd").getFieldsOrThrow("Uptime").getNumberValue());
+        }
+    }
+
     static <T> StreamObserver<T> collect(List<T> into) {
         return new StreamObserver<>() {
             @Override
