@@ -27,6 +27,8 @@ import io.weft.daemon.log.Logs;
 import io.weft.daemon.grpc.StatsGrpcService;
 import io.weft.daemon.sink.JsonLinesSink;
 import io.weft.daemon.stats.DaemonNamespace;
+import io.weft.daemon.stats.EventSketches;
+import io.weft.daemon.stats.RecentEvents;
 import io.weft.daemon.stats.StatsEngine;
 import io.weft.daemon.stats.StatsOpValidator;
 import java.io.IOException;
@@ -72,7 +74,10 @@ public final class Weftd {
         this.config = config;
         this.inbound = new Inbound(config.inboundCapacity(), config.inboundClientQuota());
         this.sinks = sinks(config);
-        this.stats = new StatsEngine(config.statsLimits(), Clock.system(), System.nanoTime());
+        this.stats = new StatsEngine(config.statsLimits(), Clock.system(), System.nanoTime(),
+                new EventSketches(config.sketchFields(), config.sketchMaxKeys()),
+                config.recent() ? new RecentEvents(config.recentKeys(), config.recentEvents(), config.recentEventBytes())
+                        : null);
         this.broker = new BrokerAgent(brokerSettings(config), Clock.system(), inbound, sinks, stats);
         BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
         inbound.onOffer(idle::wake);

@@ -247,6 +247,7 @@ public final class BrokerAgent implements Agent {
             if (a.event == null) {
                 continue;
             }
+            stats.onEvent(a.event);
             subscriptions.onApplied(a, collator, nowUnixNanos);
             if (sinks.length > 0) {
                 toSinks(a);

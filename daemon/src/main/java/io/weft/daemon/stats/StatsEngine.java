@@ -18,6 +18,8 @@ public final class StatsEngine {
     public static final int MAX_ENABLED_WATCHERS = 256;
 
     private final StatsRegistry registry;
+    private final EventSketches sketches;
+    private final RecentEvents recent;
     private final Clock clock;
     private final long startNs;
     private final ArrayList<EnabledWatch> watchers = new ArrayList<>();
@@ -26,10 +28,19 @@ public final class StatsEngine {
     private long opsRejected;
     private volatile DaemonNamespace daemon;
 
+    /** With the default sketches (no fields, 1,024 keys) and recent cache (512 keys × 100 events of 512 bytes). */
+    public StatsEngine(StatsLimits limits, Clock clock, long startNs) {
+        this(limits, clock, startNs, new EventSketches(List.of(), 1024), new RecentEvents(512, 100, 512));
+    }
+
     /**
      * @param startNs the daemon's start on {@code clock}'s monotonic scale (for uptime())
+     * @param sketches the event-stream sketches
+     * @param recent the recent-events cache, or null when it is off
      */
-    public StatsEngine(StatsLimits limits, Clock clock, long startNs) {
+    public StatsEngine(StatsLimits limits, Clock clock, long startNs, EventSketches sketches, RecentEvents recent) {
+        this.sketches = sketches;
+        this.recent = recent;
         this.registry = new StatsRegistry(limits);
         this.clock = clock;
         this.startNs = startNs;
@@ -131,6 +142,24 @@ public final class StatsEngine {
                 w.offer(namespace, enabled);
             }
         }
+    }
+
+    /** Sketches and caches one applied event (called by the broker for every event it applies). */
+    public void onEvent(io.weft.api.v1.ContextEvent e) {
+        sketches.onEvent(e);
+        if (recent != null) {
+            recent.onEvent(e);
+        }
+    }
+
+    /** The sketches. */
+    public EventSketches sketches() {
+        return sketches;
+    }
+
+    /** The recent-events cache, or null when it is off. */
+    public RecentEvents recent() {
+        return recent;
     }
 
     /** Ops applied so far. */
