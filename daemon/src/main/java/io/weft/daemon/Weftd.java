@@ -25,6 +25,7 @@ import io.weft.daemon.grpc.ViewGrpcService;
 import io.weft.daemon.log.LogFormat;
 import io.weft.daemon.log.Logs;
 import io.weft.daemon.grpc.StatsGrpcService;
+import io.weft.daemon.http.StatsHttpServer;
 import io.weft.daemon.sink.JsonLinesSink;
 import io.weft.daemon.stats.DaemonNamespace;
 import io.weft.daemon.stats.EventSketches;
@@ -69,6 +70,8 @@ public final class Weftd {
     private final ReplyExecutor replies;
     private final GrpcServers servers = new GrpcServers();
     private final StatsEngine stats;
+    private volatile StatsHttpServer http;
+    private volatile boolean listenersUp;
 
     private Weftd(WeftConfig config) {
         this.config = config;
@@ -141,7 +144,8 @@ public final class Weftd {
                 config.limitsEventBytes(), config.limitsDepth(), config.limitsFields(), config.limitsHeaders());
         AdminGrpcService admin = new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors,
                 sessions, replies);
-        stats.reportDaemon(new DaemonNamespace(admin::infoNow, admin::queuesNow));
+        stats.reportDaemon(new DaemonNamespace(admin::infoNow, admin::queuesNow,
+                () -> http == null ? List.of() : List.of(http.queueInfo())));
         inbound.offer(new io.weft.daemon.core.Command.Stats(sessions.unary(), StatsEngine::refreshDaemon));
         List<ServerServiceDefinition> services = List.of(
                 new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
@@ -157,6 +161,13 @@ public final class Weftd {
                 tcp.map(HostPort::toSocketAddress).orElse(null),
                 config.grpcMaxMessageBytes(),
                 services);
+        Optional<HostPort> httpAddress = config.http();
+        if (httpAddress.isPresent()) {
+            StatsHttpServer h = new StatsHttpServer(inbound, () -> listenersUp);
+            h.start(httpAddress.get().toSocketAddress());
+            http = h;
+        }
+        listenersUp = true;
         StringBuilder ready = new StringBuilder("msg=ready daemon_id=")
                 .append(LogFormat.quote(identity.daemonId()))
                 .append(" version=").append(version);
@@ -165,6 +176,9 @@ public final class Weftd {
         }
         if (servers.tcpAddress() != null) {
             ready.append(" grpc_tcp=").append(hostPort(servers.tcpAddress()));
+        }
+        if (http != null) {
+            ready.append(" http=").append(hostPort(http.address()));
         }
         config.sinkFile().ifPresent(f -> ready.append(" sink_file=").append(LogFormat.quote(f.toString())));
         LOG.info(ready.toString());
@@ -177,6 +191,7 @@ public final class Weftd {
     void drainAndStop(Duration grace) {
         long deadlineNs = System.nanoTime() + grace.toNanos();
         LOG.info("msg=draining grace_ms=" + grace.toMillis() + " inbound_depth=" + inbound.depth());
+        listenersUp = false;
         servers.beginShutdown();
         sessions.beginDrain();
         while (!broker.isDrained() && System.nanoTime() - deadlineNs < 0) {
@@ -190,6 +205,7 @@ public final class Weftd {
             left += s.close(Duration.ofNanos(Math.max(0, deadlineNs - System.nanoTime())));
         }
         servers.close();
+        closeHttp();
         replies.close();
         Map<String, Long> c = broker.status().counters();
         LOG.info("msg=stopped drained=" + drained + " undelivered=" + left
@@ -199,9 +215,16 @@ public final class Weftd {
     private void stopNow() {
         runner.close();
         servers.close();
+        closeHttp();
         replies.close();
         for (EventSink s : sinks) {
             s.close(Duration.ZERO);
+        }
+    }
+
+    private void closeHttp() {
+        if (http != null) {
+            http.close();
         }
     }
 
@@ -212,6 +235,9 @@ public final class Weftd {
         }
         if (servers.tcpAddress() != null) {
             out.add(ListenAddress.newBuilder().setKind("grpc-tcp").setAddress(hostPort(servers.tcpAddress())).build());
+        }
+        if (http != null) {
+            out.add(ListenAddress.newBuilder().setKind("http").setAddress(hostPort(http.address())).build());
         }
         return out;
     }

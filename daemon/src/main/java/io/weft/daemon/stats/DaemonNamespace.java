@@ -11,6 +11,8 @@ import io.weft.api.v1.RemoveOp;
 import io.weft.api.v1.SetOp;
 import io.weft.api.v1.StatsOp;
 import io.weft.api.v1.StatsPath;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -30,15 +32,31 @@ public final class DaemonNamespace {
 
     private final Supplier<InfoResponse> info;
     private final Supplier<QueuesResponse> queues;
+    private final Supplier<List<QueueInfo>> moreQueues;
+    private final Expression eventsInRate;
+    private final Expression eventsOutRate;
     private boolean derived;
 
     /**
      * @param info what AdminService.Info answers now (any thread)
      * @param queues what AdminService.Queues answers now (any thread)
+     * @param moreQueues queues AdminService does not list (the HTTP listener's), any thread
      */
-    public DaemonNamespace(Supplier<InfoResponse> info, Supplier<QueuesResponse> queues) {
+    public DaemonNamespace(Supplier<InfoResponse> info, Supplier<QueuesResponse> queues,
+            Supplier<List<QueueInfo>> moreQueues) {
         this.info = info;
         this.queues = queues;
+        this.moreQueues = moreQueues;
+        try {
+            this.eventsInRate = Expression.parse("rate(Events In)", false);
+            this.eventsOutRate = Expression.parse("rate(Events Out)", false);
+        } catch (ExpressionException e) {
+            throw new IllegalStateException("a built-in expression does not parse", e);
+        }
+        // Load what a refresh uses on this thread, not on the broker's first refresh.
+        info.get();
+        queues.get();
+        moreQueues.get();
     }
 
     /** Writes the current figures into the registry. Broker thread. */
@@ -48,17 +66,17 @@ public final class DaemonNamespace {
         }
         InfoResponse in = info.get();
         Map<String, Long> c = in.getCountersMap();
-        if (!derived) {
-            derived = true;
-            derive(reg, "Events In/s", "rate(Events In)", nowNs);
-            derive(reg, "Events Out/s", "rate(Events Out)", nowNs);
-        }
         set(reg, "Daemon Id", Value.newBuilder().setStringValue(in.getDaemonId()).build(), nowNs);
         set(reg, "Version", Value.newBuilder().setStringValue(in.getVersion()).build(), nowNs);
         set(reg, "Start Time", num(in.getStartUnixNanos() / 1e9), nowNs);
         set(reg, "Uptime", num(in.getUptime().getSeconds() + in.getUptime().getNanos() / 1e9), nowNs);
         set(reg, "Events In", num(c.getOrDefault("events_in", 0L)), nowNs);
         set(reg, "Events Out", num(c.getOrDefault("events_out", 0L)), nowNs);
+        if (!derived) {
+            derived = true;
+            derive(reg, "Events In/s", eventsInRate, nowNs);
+            derive(reg, "Events Out/s", eventsOutRate, nowNs);
+        }
         set(reg, "Events Applied", num(c.getOrDefault("events_applied", 0L)), nowNs);
         set(reg, "Broker Cycle p50 ms", num(c.getOrDefault("broker_cycle_p50_ns", 0L) / 1e6), nowNs);
         set(reg, "Broker Cycle p99 ms", num(c.getOrDefault("broker_cycle_p99_ns", 0L) / 1e6), nowNs);
@@ -71,7 +89,9 @@ public final class DaemonNamespace {
 
         apply(reg, StatsOp.newBuilder().setNamespace(NAME)
                 .setRemove(RemoveOp.newBuilder().setPath(StatsPath.newBuilder().setKey(QUEUES))).build(), nowNs);
-        for (QueueInfo q : queues.get().getQueuesList()) {
+        List<QueueInfo> all = new ArrayList<>(queues.get().getQueuesList());
+        all.addAll(moreQueues.get());
+        for (QueueInfo q : all) {
             Struct.Builder r = Struct.newBuilder()
                     .putFields("Depth", num(q.getDepth()))
                     .putFields("Capacity", num(q.getCapacity()))
@@ -101,13 +121,9 @@ public final class DaemonNamespace {
                 .setPut(PutOp.newBuilder().setCollection(collection).setRecordKey(key).setRecord(record)).build(), nowNs);
     }
 
-    private static void derive(StatsRegistry reg, String key, String expression, long nowNs) {
-        try {
-            reg.apply(StatsOp.newBuilder().setNamespace(NAME).setDerive(DeriveOp.newBuilder().setKey(key)
-                    .setExpression(expression)).build(), Expression.parse(expression, false), nowNs);
-        } catch (ExpressionException e) {
-            throw new IllegalStateException("built-in expression does not parse: " + expression, e);
-        }
+    private static void derive(StatsRegistry reg, String key, Expression expression, long nowNs) {
+        reg.apply(StatsOp.newBuilder().setNamespace(NAME).setDerive(DeriveOp.newBuilder().setKey(key)
+                .setExpression(expression.text())).build(), expression, nowNs);
     }
 
     /** A client may have written into weftd: its ops win or conflict; the refresh skips what does not fit. */
