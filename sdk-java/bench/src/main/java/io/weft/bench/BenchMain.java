@@ -10,15 +10,15 @@ import java.util.Set;
  * Runs the benchmarks and prints a summary table (entry point of {@code sdk-java/bench/run}).
  *
  * <pre>
- * run [--quick] [e2e] [set] [rss] [idle]
+ * run [--quick] [e2e] [set] [rss] [idle] [stats]
  * </pre>
  *
- * With no names, runs all four. {@code --quick} shrinks every size for a smoke test: its
+ * With no names, runs them all. {@code --quick} shrinks every size for a smoke test: its
  * figures are not comparable with the targets. Needs the system property {@code
  * weft.launcher.dir} ({@code daemon/target}).
  */
 public final class BenchMain {
-  private static final List<String> ALL = List.of("e2e", "set", "rss", "idle");
+  private static final List<String> ALL = List.of("e2e", "set", "rss", "idle", "stats");
 
   private BenchMain() {}
 
@@ -31,7 +31,7 @@ public final class BenchMain {
       } else if (ALL.contains(a)) {
         selected.add(a);
       } else {
-        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle]");
+        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [stats]");
         System.exit(2);
       }
     }
@@ -64,6 +64,13 @@ public final class BenchMain {
       case "set" -> SetCost.run(quick);
       case "rss" -> DaemonFootprint.rss(quick ? 10_000 : 100_000, Duration.ofSeconds(quick ? 2 : 5));
       case "idle" -> List.of(DaemonFootprint.idleCpu(Duration.ofSeconds(quick ? 5 : 20)));
+      case "stats" -> {
+        List<Figure> f = new ArrayList<>(quick
+            ? new StatsThroughput(2_000_000, 100_000, 5).run()
+            : new StatsThroughput(50_000_000, 1_000_000, 20).run());
+        f.addAll(StatsCost.run(quick));
+        yield f;
+      }
       default -> throw new IllegalArgumentException(name);
     };
   }
