@@ -2,6 +2,7 @@ package io.weft.daemon;
 
 import io.grpc.ServerServiceDefinition;
 import io.weft.api.v1.ListenAddress;
+import io.weft.api.v1.QueueInfo;
 import io.weft.daemon.config.BuildInfo;
 import io.weft.daemon.config.ConfigException;
 import io.weft.daemon.config.DaemonOptions;
@@ -24,6 +25,9 @@ import io.weft.daemon.grpc.Sessions;
 import io.weft.daemon.grpc.ViewGrpcService;
 import io.weft.daemon.log.LogFormat;
 import io.weft.daemon.log.Logs;
+import io.weft.daemon.bus.BusMonitor;
+import io.weft.daemon.bus.BusPublisher;
+import io.weft.daemon.bus.BusSettings;
 import io.weft.daemon.grpc.StatsGrpcService;
 import io.weft.daemon.http.StatsHttpServer;
 import io.weft.daemon.sink.JsonLinesSink;
@@ -38,9 +42,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -65,6 +71,9 @@ public final class Weftd {
     private final BrokerAgent broker;
     private final AgentRunner runner;
     private final List<EventSink> sinks;
+    private final String instanceId;
+    /** Reads the bus back for the fleet view; null without a bus. */
+    private final BusMonitor busMonitor;
     private final Sessions sessions = new Sessions();
     private final Errors errors = new Errors();
     private final ReplyExecutor replies;
@@ -76,7 +85,10 @@ public final class Weftd {
     private Weftd(WeftConfig config) {
         this.config = config;
         this.inbound = new Inbound(config.inboundCapacity(), config.inboundClientQuota());
-        this.sinks = sinks(config);
+        this.instanceId = UUID.randomUUID().toString();
+        this.sinks = sinks(config, instanceId);
+        BusSettings bus = BusSettings.from(config);
+        this.busMonitor = bus.enabled() ? new BusMonitor(bus, config.daemonId(), inbound) : null;
         this.stats = new StatsEngine(config.statsLimits(), Clock.system(), System.nanoTime(),
                 new EventSketches(config.sketchFields(), config.sketchMaxKeys()),
                 config.recent() ? new RecentEvents(config.recentKeys(), config.recentEvents(), config.recentEventBytes())
@@ -135,22 +147,32 @@ public final class Weftd {
             s.start();
         }
         AgentRunner.startOnThread(runner);
+        if (busMonitor != null) {
+            busMonitor.start();
+        }
         Optional<Path> socket = config.socketPath();
         Optional<HostPort> tcp = config.listen();
         String version = BuildInfo.version();
         AdminGrpcService.Identity identity = new AdminGrpcService.Identity(version, config.daemonId(),
-                UUID.randomUUID().toString(), Clock.system().epochNanos(), System.nanoTime());
+                instanceId, Clock.system().epochNanos(), System.nanoTime());
         EventLimits limits = new EventLimits(
                 config.limitsEventBytes(), config.limitsDepth(), config.limitsFields(), config.limitsHeaders());
+        http = config.http().isPresent() ? new StatsHttpServer(inbound, () -> listenersUp) : null;
+        List<Supplier<QueueInfo>> otherQueues = new ArrayList<>();
+        if (busMonitor != null) {
+            otherQueues.add(busMonitor::queueInfo);
+        }
+        if (http != null) {
+            otherQueues.add(http::queueInfo);
+        }
         AdminGrpcService admin = new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors,
-                sessions, replies);
-        stats.reportDaemon(new DaemonNamespace(admin::infoNow, admin::queuesNow,
-                () -> http == null ? List.of() : List.of(http.queueInfo())));
+                sessions, replies, otherQueues);
+        stats.reportDaemon(new DaemonNamespace(admin::infoNow, admin::queuesNow));
         inbound.offer(new io.weft.daemon.core.Command.Stats(sessions.unary(), StatsEngine::refreshDaemon));
         List<ServerServiceDefinition> services = List.of(
                 new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
                         .bindWithDepth(limits.depth()),
-                new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer())
+                new ViewGrpcService(inbound, sessions, errors, replies, config.watchBuffer(), busMonitor)
                         .bindService(),
                 new StatsGrpcService(inbound, sessions, errors, replies, new StatsOpValidator(config.statsLimits()))
                         .bindService(),
@@ -161,11 +183,8 @@ public final class Weftd {
                 tcp.map(HostPort::toSocketAddress).orElse(null),
                 config.grpcMaxMessageBytes(),
                 services);
-        Optional<HostPort> httpAddress = config.http();
-        if (httpAddress.isPresent()) {
-            StatsHttpServer h = new StatsHttpServer(inbound, () -> listenersUp);
-            h.start(httpAddress.get().toSocketAddress());
-            http = h;
+        if (http != null) {
+            http.start(config.http().get().toSocketAddress());
         }
         listenersUp = true;
         StringBuilder ready = new StringBuilder("msg=ready daemon_id=")
@@ -181,6 +200,10 @@ public final class Weftd {
             ready.append(" http=").append(hostPort(http.address()));
         }
         config.sinkFile().ifPresent(f -> ready.append(" sink_file=").append(LogFormat.quote(f.toString())));
+        if (!config.busUrls().isEmpty()) {
+            ready.append(" bus_exchange=").append(config.busExchange())
+                    .append(" bus_policy=").append(config.busPolicy().name().toLowerCase(Locale.ROOT));
+        }
         LOG.info(ready.toString());
     }
 
@@ -207,12 +230,18 @@ public final class Weftd {
         servers.close();
         closeHttp();
         replies.close();
+        if (busMonitor != null) {
+            busMonitor.close();
+        }
         Map<String, Long> c = broker.status().counters();
         LOG.info("msg=stopped drained=" + drained + " undelivered=" + left
                 + " events_in=" + c.getOrDefault("events_in", 0L));
     }
 
     private void stopNow() {
+        if (busMonitor != null) {
+            busMonitor.close();
+        }
         runner.close();
         servers.close();
         closeHttp();
@@ -257,9 +286,13 @@ public final class Weftd {
                 c.flushMaxPending());
     }
 
-    private static List<EventSink> sinks(WeftConfig c) {
+    private static List<EventSink> sinks(WeftConfig c, String instanceId) {
         List<EventSink> out = new ArrayList<>();
         c.sinkFile().ifPresent(path -> out.add(new JsonLinesSink(path, c.sinkFileCapacity(), c.sinkFileMaxBytes())));
+        BusSettings bus = BusSettings.from(c);
+        if (bus.enabled()) {
+            out.add(new BusPublisher(bus, c.daemonId(), instanceId, Clock.system()));
+        }
         return List.copyOf(out);
     }
 

@@ -3,12 +3,14 @@ package io.weft.daemon.cli;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.weft.api.v1.GetObjectRequest;
+import io.weft.api.v1.Source;
 import io.weft.api.v1.GetObjectResponse;
 import io.weft.api.v1.ViewServiceGrpc;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -31,6 +33,11 @@ final class GetCommand implements Callable<Integer> {
 
     @Mixin
     OutputOptions output;
+
+    @Option(names = "--fleet",
+            description = "Read the daemon's fleet view (objects of every host, from the bus; needs bus.fleet on the"
+                    + " daemon). Default: this host's objects.")
+    boolean fleet;
 
     @Override
     public Integer call() {
@@ -55,6 +62,7 @@ final class GetCommand implements Callable<Integer> {
 
     /** The request, from the options. */
     GetObjectRequest request() {
-        return GetObjectRequest.newBuilder().setId(id).setProjection(output.toProjection()).build();
+        return GetObjectRequest.newBuilder().setId(id).setProjection(output.toProjection())
+                .setSource(fleet ? Source.SOURCE_BUS : Source.SOURCE_LOCAL).build();
     }
 }

@@ -3,6 +3,7 @@ package io.weft.daemon.cli;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ListObjectsRequest;
 import io.weft.api.v1.ListObjectsResponse;
+import io.weft.api.v1.Source;
 import io.weft.api.v1.ViewServiceGrpc;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -35,6 +36,11 @@ final class LsCommand implements Callable<Integer> {
 
     @Mixin
     OutputOptions output;
+
+    @Option(names = "--fleet",
+            description = "Read the daemon's fleet view (objects of every host, from the bus; needs bus.fleet on the"
+                    + " daemon). Default: this host's objects.")
+    boolean fleet;
 
     @Option(names = {"-n", "--limit"}, paramLabel = "N", defaultValue = "100",
             description = "Show at most N objects, following the daemon's pages; 0 = all. Default: ${DEFAULT-VALUE}.")
@@ -80,6 +86,7 @@ final class LsCommand implements Callable<Integer> {
         return ListObjectsRequest.newBuilder()
                 .setFilter(filter.toFilter(spec))
                 .setProjection(output.toProjection())
+                .setSource(fleet ? Source.SOURCE_BUS : Source.SOURCE_LOCAL)
                 .build();
     }
 }

@@ -4,14 +4,11 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import com.google.gson.JsonPrimitive;
 import com.google.gson.stream.JsonWriter;
-import com.google.protobuf.ListValue;
-import com.google.protobuf.NullValue;
 import com.google.protobuf.Struct;
-import com.google.protobuf.Value;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ObjectState;
+import io.weft.daemon.json.StructJson;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
@@ -44,7 +41,6 @@ import java.util.Map;
 public final class ObjectJson {
 
     private static final String STATE_PREFIX = "OBJECT_STATE_";
-    private static final double LARGEST_EXACT_WHOLE = 1e15;
 
     private ObjectJson() {
     }
@@ -62,7 +58,7 @@ public final class ObjectJson {
             if (verbose) {
                 envelope(w, object);
             } else {
-                struct(w, object.getFields());
+                StructJson.write(w, object.getFields());
             }
         });
     }
@@ -75,7 +71,7 @@ public final class ObjectJson {
      * @return the JSON text, without a trailing newline
      */
     public static String render(Struct fields, boolean pretty) {
-        return write(pretty, w -> struct(w, fields));
+        return write(pretty, w -> StructJson.write(w, fields));
     }
 
     /**
@@ -114,7 +110,7 @@ public final class ObjectJson {
                 }
             }
             if (present(o, "obj")) {
-                b.setFields(toValue(o.get("obj")).getStructValue());
+                b.setFields(StructJson.toValue(o.get("obj")).getStructValue());
             }
             return b.build();
         } catch (JsonParseException | IllegalStateException | ClassCastException | UnsupportedOperationException
@@ -142,7 +138,7 @@ public final class ObjectJson {
         w.name("end");
         time(w, o.getEndUnixNanos());
         w.name("elapsed");
-        number(w, o.getElapsedSeconds());
+        StructJson.number(w, o.getElapsedSeconds());
         w.name("seq").jsonValue(Long.toUnsignedString(o.getLastSeq()));
         w.name("events").jsonValue(Long.toUnsignedString(o.getEventCount()));
         w.name("message");
@@ -152,7 +148,7 @@ public final class ObjectJson {
             w.value(o.getLastMessage());
         }
         w.name("obj");
-        struct(w, o.getFields());
+        StructJson.write(w, o.getFields());
         w.endObject();
     }
 
@@ -175,69 +171,6 @@ public final class ObjectJson {
             return 0;
         }
         return o.get(key).getAsBigDecimal().movePointRight(9).setScale(0, RoundingMode.HALF_EVEN).longValueExact();
-    }
-
-    private static void struct(JsonWriter w, Struct s) throws IOException {
-        w.beginObject();
-        for (Map.Entry<String, Value> e : s.getFieldsMap().entrySet()) {
-            w.name(e.getKey());
-            value(w, e.getValue());
-        }
-        w.endObject();
-    }
-
-    private static void value(JsonWriter w, Value v) throws IOException {
-        switch (v.getKindCase()) {
-            case NUMBER_VALUE -> number(w, v.getNumberValue());
-            case STRING_VALUE -> w.value(v.getStringValue());
-            case BOOL_VALUE -> w.value(v.getBoolValue());
-            case STRUCT_VALUE -> struct(w, v.getStructValue());
-            case LIST_VALUE -> {
-                w.beginArray();
-                for (Value item : v.getListValue().getValuesList()) {
-                    value(w, item);
-                }
-                w.endArray();
-            }
-            default -> w.nullValue();
-        }
-    }
-
-    private static void number(JsonWriter w, double d) throws IOException {
-        if (!Double.isFinite(d)) {
-            // The daemon refuses NaN and Infinity; should one slip through, JSON has no word for it.
-            w.nullValue();
-        } else if (d == Math.rint(d) && Math.abs(d) < LARGEST_EXACT_WHOLE) {
-            w.value((long) d);
-        } else {
-            w.value(d);
-        }
-    }
-
-    private static Value toValue(JsonElement e) {
-        if (e.isJsonNull()) {
-            return Value.newBuilder().setNullValue(NullValue.NULL_VALUE).build();
-        }
-        if (e.isJsonObject()) {
-            Struct.Builder s = Struct.newBuilder();
-            for (Map.Entry<String, JsonElement> f : e.getAsJsonObject().entrySet()) {
-                s.putFields(f.getKey(), toValue(f.getValue()));
-            }
-            return Value.newBuilder().setStructValue(s).build();
-        }
-        if (e.isJsonArray()) {
-            ListValue.Builder l = ListValue.newBuilder();
-            e.getAsJsonArray().forEach(item -> l.addValues(toValue(item)));
-            return Value.newBuilder().setListValue(l).build();
-        }
-        JsonPrimitive p = e.getAsJsonPrimitive();
-        if (p.isBoolean()) {
-            return Value.newBuilder().setBoolValue(p.getAsBoolean()).build();
-        }
-        if (p.isNumber()) {
-            return Value.newBuilder().setNumberValue(p.getAsDouble()).build();
-        }
-        return Value.newBuilder().setStringValue(p.getAsString()).build();
     }
 
     private static boolean present(JsonObject o, String key) {

@@ -28,8 +28,9 @@ final class OutputOptions {
 
     @Option(names = {"-v", "--verbose"},
             description = "Print each object in an envelope: id, rkey, daemon, headers, state, partial, start,"
-                    + " updated, end, elapsed, seq, events, message, with the fields under obj."
-                    + " Default: the fields only.")
+                    + " updated, end, elapsed, seq, events, message, with the fields under obj; each message"
+                    + " (weft mon) as routing_key, headers and the body under object, which -s reads back."
+                    + " Default: the fields only (the body only).")
     boolean verbose;
 
     /** The projection the daemon applies to the fields. */

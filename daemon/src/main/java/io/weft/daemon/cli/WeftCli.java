@@ -27,13 +27,14 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = WeftCli.Version.class,
         scope = ScopeType.INHERIT,
-        subcommands = {HealthCommand.class, LsCommand.class, GetCommand.class},
+        subcommands = {HealthCommand.class, LsCommand.class, GetCommand.class, MonCommand.class},
         description = "Talk to a running weftd: check its health, list and show collated context objects.",
         footer = {"", "Exit codes: 0 ok; 1 error from or reaching the daemon; 2 usage error."})
 public final class WeftCli implements Callable<Integer> {
 
     /** Library loggers silenced below SEVERE: the CLI reports failures itself (kept: JUL holds loggers weakly). */
-    private static final Logger[] QUIET = {Logger.getLogger("io.grpc"), Logger.getLogger("io.netty")};
+    private static final Logger[] QUIET = {
+        Logger.getLogger("io.grpc"), Logger.getLogger("io.netty"), Logger.getLogger("com.rabbitmq")};
 
     private static final long CLOSE_WAIT_MS = 1000;
 
@@ -120,7 +121,7 @@ public final class WeftCli implements Callable<Integer> {
     /** {@code weft} alone: a command is required. */
     @Override
     public Integer call() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: health, ls or get");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: health, ls, get or mon");
     }
 
     /**

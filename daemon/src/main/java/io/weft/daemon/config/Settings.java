@@ -1,6 +1,7 @@
 package io.weft.daemon.config;
 
 import java.io.IOException;
+import java.net.URI;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -143,6 +144,76 @@ public final class Settings {
     public static final Setting<Long> SINK_FILE_MAX_BYTES = Setting.of("sink.file.max-bytes",
             ValueTypes.bytes(KIB, 1024 * GIB), "256MiB", "rotate the sink file to <file>.1 beyond this size");
 
+    /** The RabbitMQ nodes to publish to. */
+    public static final Setting<List<URI>> BUS_URL = Setting.of("bus.url", ValueTypes.amqpUrlsOrOff(), "off",
+            "AMQP URL(s) of the RabbitMQ bus, comma-separated for the nodes of one cluster (tried in turn when a"
+                    + " connection fails), e.g. amqp://guest:guest@localhost:5672/%2F; \"off\": no bus, local only");
+
+    /** The topic exchange events go to. */
+    public static final Setting<String> BUS_EXCHANGE = Setting.of("bus.exchange", ValueTypes.exchangeName(), "weft",
+            "the durable topic exchange events are published to (declared if absent); \"lc-topic\" for Contexture's"
+                    + " consumers");
+
+    /** The bus wire format. */
+    public static final Setting<BusFormat> BUS_FORMAT = Setting.of("bus.format", ValueTypes.choice(BusFormat.class),
+            "contexture", "contexture: one JSON message per event (Contexture's fields); batch: many events of one"
+                    + " routing key per message, protobuf weft.v1.BusBatch");
+
+    /** What happens to events while the broker is down or slow. */
+    public static final Setting<BusPolicy> BUS_POLICY = Setting.of("bus.policy", ValueTypes.choice(BusPolicy.class),
+            "drop", "drop: a bounded memory queue (bus.capacity), newest dropped and counted when full; spool: a"
+                    + " bounded on-disk log in spool.dir, replayed in order after reconnect (at-least-once)");
+
+    /** Events queued in memory for the bus. */
+    public static final Setting<Integer> BUS_CAPACITY = Setting.of("bus.capacity", ValueTypes.integer(16, 1 << 24),
+            "65536", "events queued for the bus publisher, and (bus.policy=drop) as many more kept in memory until"
+                    + " the broker confirms them; beyond that the newest are dropped and counted");
+
+    /** Messages published and not yet confirmed. */
+    public static final Setting<Integer> BUS_MAX_UNCONFIRMED = Setting.of("bus.max-unconfirmed",
+            ValueTypes.integer(1, 1 << 20), "2048",
+            "AMQP messages published and not yet confirmed by the broker; publishing pauses beyond it");
+
+    /** Events per batch message. */
+    public static final Setting<Integer> BUS_BATCH_MAX_EVENTS = Setting.of("bus.batch-max-events",
+            ValueTypes.integer(1, 65_536), "256", "most events in one message of the batch format");
+
+    /** The longest wait between reconnection attempts. */
+    public static final Setting<Duration> BUS_RECONNECT_MAX = Setting.of("bus.reconnect-max",
+            ValueTypes.duration(Duration.ofMillis(100), Duration.ofMinutes(10)), "5s",
+            "reconnection attempts back off from 100ms, doubling, up to this");
+
+    /** The bound of each bus monitor queue. */
+    public static final Setting<Integer> BUS_MONITOR_MAX_LENGTH = Setting.of("bus.monitor.max-length",
+            ValueTypes.integer(1, 10_000_000), "100000",
+            "x-max-length of the queue each bus monitor (Watch or ListObjects with source BUS) consumes from;"
+                    + " RabbitMQ drops the oldest beyond it");
+
+    /** Routing-key patterns the fleet view always follows. */
+    public static final Setting<String> BUS_FLEET = Setting.of("bus.fleet", ValueTypes.patternsOrOff(), "off",
+            "routing-key patterns (comma-separated) this daemon consumes from the bus at all times, so that"
+                    + " ListObjects and GetObject with source BUS see the fleet; \"off\": only while a BUS watch runs");
+
+    /** Where the spool lives. */
+    public static final Setting<Optional<Path>> SPOOL_DIR = Setting.of("spool.dir", ValueTypes.pathOrOff(), "off",
+            "directory of the on-disk spool (bus.policy=spool); created if absent");
+
+    /** The spool's bound. */
+    public static final Setting<Long> SPOOL_MAX_BYTES = Setting.of("spool.max-bytes",
+            ValueTypes.bytes(MIB, 1024 * GIB), "1GiB",
+            "disk the spool may use; beyond it the newest events are dropped and counted (spool_full)");
+
+    /** Size of one spool file. */
+    public static final Setting<Long> SPOOL_SEGMENT_BYTES = Setting.of("spool.segment-bytes",
+            ValueTypes.bytes(64 * KIB, GIB), "8MiB",
+            "size of one spool file; a file is deleted once every event in it is confirmed by the broker");
+
+    /** How often the spool is forced to disk. */
+    public static final Setting<Duration> SPOOL_FSYNC_INTERVAL = Setting.of("spool.fsync-interval",
+            ValueTypes.duration(Duration.ZERO, Duration.ofMinutes(1)), "1s",
+            "how often the spool is forced to stable storage (0s: after every write); a weftd crash loses nothing"
+                    + " written, a power loss at most this much");
+
     /** The HTTP listener (dashboard, /metrics, /stats.json, /healthz, /readyz). */
     public static final Setting<Optional<HostPort>> HTTP = Setting.of("http", ValueTypes.hostPortOrOff(),
             "127.0.0.1:7312", "HTTP listener of the dashboard, /metrics, /stats.json, /healthz and /readyz:"
@@ -213,6 +284,9 @@ public final class Settings {
             LIMITS_EVENT_BYTES, LIMITS_DEPTH, LIMITS_FIELDS, LIMITS_HEADERS,
             GRPC_MAX_MESSAGE_BYTES, WATCH_MAX, WATCH_BUFFER, FLUSH_MAX_PENDING,
             SINK_FILE, SINK_FILE_CAPACITY, SINK_FILE_MAX_BYTES,
+            BUS_URL, BUS_EXCHANGE, BUS_FORMAT, BUS_POLICY, BUS_CAPACITY, BUS_MAX_UNCONFIRMED, BUS_BATCH_MAX_EVENTS,
+            BUS_RECONNECT_MAX, BUS_MONITOR_MAX_LENGTH, BUS_FLEET,
+            SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES, SPOOL_FSYNC_INTERVAL,
             HTTP, STATS_MAX_NAMESPACES, STATS_MAX_ENTRIES, STATS_MAX_RECORDS, STATS_LIST_MAX, STATS_MAX_VALUES,
             STATS_MAX_TEXT_BYTES, SKETCH_FIELDS, SKETCH_MAX_KEYS, RECENT, RECENT_KEYS, RECENT_EVENTS,
             RECENT_EVENT_BYTES);

@@ -3,7 +3,12 @@ package io.weft.daemon.config;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +24,8 @@ public final class ValueTypes {
     private static final Pattern INT = Pattern.compile("-?\\d{1,10}");
     private static final Pattern MODE = Pattern.compile("0?[0-7]{3}");
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?");
+    private static final Pattern TOPIC_PATTERN = Pattern.compile("([A-Za-z0-9_-]+|\\*|#)(\\.([A-Za-z0-9_-]+|\\*|#))*");
+    private static final Pattern EXCHANGE = Pattern.compile("[A-Za-z0-9._:-]{1,255}");
     private static final Pattern DAEMON_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
 
     /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
@@ -441,6 +448,140 @@ public final class ValueTypes {
             @Override
             public String describe() {
                 return "name";
+            }
+        };
+    }
+
+    /**
+     * One of an enum's constants, written in lower case ({@code spool}).
+     *
+     * @param type the enum
+     * @param <E> the enum type
+     * @return the type
+     */
+    public static <E extends Enum<E>> ValueType<E> choice(Class<E> type) {
+        List<String> names = Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT)).toList();
+        return new ValueType<>() {
+            @Override
+            public E parse(String raw) {
+                int i = names.indexOf(raw);
+                if (i < 0) {
+                    throw new IllegalArgumentException("expected one of " + String.join(", ", names));
+                }
+                return type.getEnumConstants()[i];
+            }
+
+            @Override
+            public String format(E v) {
+                return v.name().toLowerCase(Locale.ROOT);
+            }
+
+            @Override
+            public String describe() {
+                return String.join(" or ", names);
+            }
+        };
+    }
+
+    /**
+     * AMQP URLs, comma-separated (the nodes of one RabbitMQ cluster), or {@code off}.
+     *
+     * @return the type; {@code off} is the empty list
+     */
+    public static ValueType<List<URI>> amqpUrlsOrOff() {
+        final String expected = "expected amqp://user:pass@host:port/vhost URLs, comma-separated, or \"off\"";
+        return new ValueType<>() {
+            @Override
+            public List<URI> parse(String raw) {
+                if (raw.equals("off")) {
+                    return List.of();
+                }
+                List<URI> urls = new ArrayList<>();
+                for (String part : raw.split(",", -1)) {
+                    String text = part.strip();
+                    URI uri;
+                    try {
+                        uri = new URI(text);
+                    } catch (URISyntaxException e) {
+                        throw new IllegalArgumentException(expected + "; \"" + text + "\" is not a URL", e);
+                    }
+                    if (!"amqp".equals(uri.getScheme()) && !"amqps".equals(uri.getScheme()) || uri.getHost() == null) {
+                        throw new IllegalArgumentException(expected + "; \"" + text + "\" is not an amqp:// URL");
+                    }
+                    urls.add(uri);
+                }
+                return List.copyOf(urls);
+            }
+
+            @Override
+            public String format(List<URI> v) {
+                return v.isEmpty() ? "off" : String.join(",", v.stream().map(URI::toString).toList());
+            }
+
+            @Override
+            public String describe() {
+                return "amqp URLs or off";
+            }
+        };
+    }
+
+    /**
+     * An AMQP exchange name: letters, digits, '.', '_', ':' and '-', 1 to 255 of them.
+     *
+     * @return the type
+     */
+    public static ValueType<String> exchangeName() {
+        return new ValueType<>() {
+            @Override
+            public String parse(String raw) {
+                if (!EXCHANGE.matcher(raw).matches() || raw.startsWith("amq.")) {
+                    throw new IllegalArgumentException(
+                            "expected letters, digits, '.', '_', ':' or '-' (1 to 255), not starting with \"amq.\"");
+                }
+                return raw;
+            }
+
+            @Override
+            public String format(String v) {
+                return v;
+            }
+
+            @Override
+            public String describe() {
+                return "exchange name";
+            }
+        };
+    }
+
+    /**
+     * AMQP topic patterns, comma-separated ({@code shop.#,auth.*}), or {@code off}.
+     *
+     * @return the type; the text as written, {@code off} included
+     */
+    public static ValueType<String> patternsOrOff() {
+        return new ValueType<>() {
+            @Override
+            public String parse(String raw) {
+                if (raw.equals("off")) {
+                    return raw;
+                }
+                for (String p : raw.split(",", -1)) {
+                    if (!TOPIC_PATTERN.matcher(p.strip()).matches()) {
+                        throw new IllegalArgumentException("expected routing-key patterns such as shop.# or a.*.c,"
+                                + " comma-separated, or \"off\"; \"" + p.strip() + "\" is not one");
+                    }
+                }
+                return raw;
+            }
+
+            @Override
+            public String format(String v) {
+                return v;
+            }
+
+            @Override
+            public String describe() {
+                return "patterns or off";
             }
         };
     }

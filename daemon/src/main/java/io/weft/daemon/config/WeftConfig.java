@@ -1,9 +1,11 @@
 package io.weft.daemon.config;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -32,8 +34,7 @@ public final class WeftConfig {
      * Variables the design reserves (DESIGN.md section 11) for settings this build does not
      * have yet; they draw a milder warning than a misspelt name.
      */
-    static final Set<String> RESERVED_ENV = Set.of("WEFT_BUS_URL", "WEFT_BUS_EXCHANGE",
-            "WEFT_BUS_FORMAT", "WEFT_BUS_POLICY", "WEFT_SPOOL_DIR", "WEFT_PEER_LISTEN", "WEFT_PEERS",
+    static final Set<String> RESERVED_ENV = Set.of("WEFT_PEER_LISTEN", "WEFT_PEERS",
             "WEFT_TLS_CERT", "WEFT_TLS_KEY", "WEFT_TLS_CA", "WEFT_PEER_PLAINTEXT");
 
     /** Flags {@link DaemonOptions} acts on; {@link #load} passes over them. */
@@ -199,6 +200,12 @@ public final class WeftConfig {
                 "one client's share of a duty cycle cannot exceed the whole cycle", errors);
         atMost(v, Settings.LIMITS_EVENT_BYTES, Settings.GRPC_MAX_MESSAGE_BYTES,
                 "a gRPC message must be able to carry the largest event", errors);
+        atMost(v, Settings.SPOOL_SEGMENT_BYTES, Settings.SPOOL_MAX_BYTES,
+                "one spool file cannot be larger than the whole spool", errors);
+        if (v.get(Settings.BUS_POLICY).value() == BusPolicy.SPOOL && ((Optional<?>) v.get(Settings.SPOOL_DIR).value()).isEmpty()) {
+            errors.add("bus.policy = spool (" + v.get(Settings.BUS_POLICY).source() + ") needs spool.dir, which is off ("
+                    + v.get(Settings.SPOOL_DIR).source() + "): set WEFT_SPOOL_DIR or --spool.dir");
+        }
     }
 
     private static <T extends Comparable<T>> void atMost(Map<Setting<?>, Value<?>> v, Setting<T> small,
@@ -512,6 +519,77 @@ public final class WeftConfig {
     /** {@code recent.event-bytes}: larger events are cached summarised. */
     public int recentEventBytes() {
         return get(Settings.RECENT_EVENT_BYTES);
+    }
+
+    /** {@code bus.url}: the RabbitMQ nodes; empty = no bus. */
+    public List<URI> busUrls() {
+        return get(Settings.BUS_URL);
+    }
+
+    /** {@code bus.exchange}: the topic exchange. */
+    public String busExchange() {
+        return get(Settings.BUS_EXCHANGE);
+    }
+
+    /** {@code bus.format}: the wire format. */
+    public BusFormat busFormat() {
+        return get(Settings.BUS_FORMAT);
+    }
+
+    /** {@code bus.policy}: drop or spool. */
+    public BusPolicy busPolicy() {
+        return get(Settings.BUS_POLICY);
+    }
+
+    /** {@code bus.capacity}: events queued in memory for the bus. */
+    public int busCapacity() {
+        return get(Settings.BUS_CAPACITY);
+    }
+
+    /** {@code bus.max-unconfirmed}: messages awaiting the broker's confirm. */
+    public int busMaxUnconfirmed() {
+        return get(Settings.BUS_MAX_UNCONFIRMED);
+    }
+
+    /** {@code bus.batch-max-events}: events per batch message. */
+    public int busBatchMaxEvents() {
+        return get(Settings.BUS_BATCH_MAX_EVENTS);
+    }
+
+    /** {@code bus.reconnect-max}: the longest reconnection back-off. */
+    public Duration busReconnectMax() {
+        return get(Settings.BUS_RECONNECT_MAX);
+    }
+
+    /** {@code bus.monitor.max-length}: the bound of each monitor queue. */
+    public int busMonitorMaxLength() {
+        return get(Settings.BUS_MONITOR_MAX_LENGTH);
+    }
+
+    /** {@code bus.fleet}: patterns always consumed for the fleet view; empty when off. */
+    public List<String> busFleetPatterns() {
+        String v = get(Settings.BUS_FLEET);
+        return v.equals("off") ? List.of() : Arrays.stream(v.split(",")).map(String::strip).toList();
+    }
+
+    /** {@code spool.dir}: the spool's directory, if any. */
+    public Optional<Path> spoolDir() {
+        return get(Settings.SPOOL_DIR);
+    }
+
+    /** {@code spool.max-bytes}: the spool's bound. */
+    public long spoolMaxBytes() {
+        return get(Settings.SPOOL_MAX_BYTES);
+    }
+
+    /** {@code spool.segment-bytes}: the size of one spool file. */
+    public long spoolSegmentBytes() {
+        return get(Settings.SPOOL_SEGMENT_BYTES);
+    }
+
+    /** {@code spool.fsync-interval}: how often the spool is forced to disk. */
+    public Duration spoolFsyncInterval() {
+        return get(Settings.SPOOL_FSYNC_INTERVAL);
     }
 
     /** A parsed value, its canonical text and its source. */

@@ -1,9 +1,11 @@
 package io.weft.daemon.core;
 
+import io.weft.api.v1.BusEvent;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ListObjectsResponse;
 import io.weft.api.v1.ObjectState;
+import io.weft.api.v1.Source;
 import io.weft.daemon.stats.StatsEngine;
 import io.weft.daemon.stats.StatsLimits;
 import io.weft.daemon.view.ObjectSelector;
@@ -41,6 +43,9 @@ public final class BrokerAgent implements Agent {
     private final AtomicLongArray publishedLastOffered;
     private final Collator collator;
     private final Subscriptions subscriptions;
+    /** The fleet view: objects of every host, collated from the bus (DESIGN §6). */
+    private final Collator fleetCollator;
+    private final Subscriptions fleetSubscriptions;
     private final ArrayList<ClientSession> carried = new ArrayList<>();
     private final ArrayList<PendingFlush> pendingFlushes = new ArrayList<>();
     private final LatencyWatch latencyWatch;
@@ -57,6 +62,7 @@ public final class BrokerAgent implements Agent {
     private long nextStatusNs;
     private long eventsIn;
     private long sinkOffers;
+    private long busEventsIn;
     private long flushesTimedOut;
     private long flushesRefused;
     private long watchersRefused;
@@ -93,6 +99,15 @@ public final class BrokerAgent implements Agent {
                 settings.finishedMaxBytes(),
                 settings.daemonId(),
                 subscriptions::onExpired);
+        this.fleetSubscriptions = new Subscriptions(settings.maxWatchers());
+        this.fleetCollator = new Collator(
+                settings.liveMax(),
+                settings.liveTtlNs(),
+                settings.liveMaxBytes(),
+                settings.finishedMax(),
+                settings.finishedMaxBytes(),
+                null,
+                fleetSubscriptions::onExpired);
         this.latencyWatch = new LatencyWatch(settings.slowCycleNs(), clock.nanoTime());
     }
 
@@ -114,6 +129,7 @@ public final class BrokerAgent implements Agent {
         // Timers first (DESIGN §3): what expired fires before the backlog is drained.
         work += expireFlushes();
         work += collator.expireIdle(nowNs, BrokerSettings.EXPIRY_DRAIN_LIMIT);
+        work += fleetCollator.expireIdle(nowNs, BrokerSettings.EXPIRY_DRAIN_LIMIT);
         lap("timers");
         work += drainCarried(settings.clientDrainLimit());
         final int inboundWork = drainInbound(settings.inboundDrainLimit());
@@ -236,6 +252,8 @@ public final class BrokerAgent implements Agent {
             onStartWatch(w);
         } else if (command instanceof Command.Stats st) {
             st.work().accept(stats);
+        } else if (command instanceof Command.BusEvents b) {
+            onBusEvents(b);
         }
     }
 
@@ -248,9 +266,24 @@ public final class BrokerAgent implements Agent {
                 continue;
             }
             stats.onEvent(a.event);
-            subscriptions.onApplied(a, collator, nowUnixNanos);
+            subscriptions.onApplied(a, collator, nowUnixNanos, true);
             if (sinks.length > 0) {
                 toSinks(a);
+            }
+        }
+    }
+
+    private void onBusEvents(Command.BusEvents b) {
+        List<BusEvent> events = b.events();
+        for (int i = 0, n = events.size(); i < n; i++) {
+            ContextEvent e = events.get(i).getEvent();
+            busEventsIn++;
+            if (b.consumer() != null) {
+                Subscriptions.deliverRaw(b.consumer(), e);
+            }
+            Collator.Applied a = fleetCollator.apply(e, nowNs, nowUnixNanos);
+            if (a.event != null) {
+                fleetSubscriptions.onApplied(a, fleetCollator, nowUnixNanos, false);
             }
         }
     }
@@ -325,9 +358,14 @@ public final class BrokerAgent implements Agent {
         pendingFlushes.clear();
     }
 
+    private Collator collatorOf(Source source) {
+        return source == Source.SOURCE_BUS ? fleetCollator : collator;
+    }
+
     private void onGetObject(Command.GetObject g) {
-        LiveObject obj = collator.live(g.id());
-        ContextObject found = obj != null ? collator.snapshot(obj, nowUnixNanos) : collator.finished(g.id());
+        Collator c = collatorOf(g.source());
+        LiveObject obj = c.live(g.id());
+        ContextObject found = obj != null ? c.snapshot(obj, nowUnixNanos) : c.finished(g.id());
         if (found != null && !g.projector().isIdentity()) {
             found = found.toBuilder().setFields(g.projector().apply(found.getFields())).build();
         }
@@ -335,6 +373,7 @@ public final class BrokerAgent implements Agent {
     }
 
     private void onListObjects(Command.ListObjects l) {
+        Collator collator = collatorOf(l.source());
         ObjectSelector sel = l.selector();
         PageCursor cursor = l.after();
         ListObjectsResponse.Builder out = ListObjectsResponse.newBuilder();
@@ -382,6 +421,9 @@ public final class BrokerAgent implements Agent {
         if (watcher.isCancelled()) {
             return;
         }
+        boolean fleet = w.source() == Source.SOURCE_BUS;
+        Subscriptions subscriptions = fleet ? fleetSubscriptions : this.subscriptions;
+        Collator collator = collatorOf(w.source());
         subscriptions.removeCancelled();
         if (!subscriptions.add(watcher)) {
             watchersRefused++;
@@ -397,6 +439,7 @@ public final class BrokerAgent implements Agent {
 
     private void publishStatus() {
         subscriptions.removeCancelled();
+        fleetSubscriptions.removeCancelled();
         Map<String, Long> c = new LinkedHashMap<>();
         c.put("events_in", eventsIn);
         c.put("events_out", sinkOffers + subscriptions.delivered);
@@ -414,6 +457,11 @@ public final class BrokerAgent implements Agent {
         c.put("flushes_timed_out", flushesTimedOut);
         c.put("flushes_refused", flushesRefused);
         c.put("watchers_refused", watchersRefused);
+        c.put("fleet_events_in", busEventsIn);
+        c.put("fleet_events_applied", fleetCollator.appliedCount);
+        c.put("fleet_events_duplicate", fleetCollator.duplicates);
+        c.put("fleet_live", (long) fleetCollator.liveCount());
+        c.put("fleet_collator_live_bytes", fleetCollator.liveBytes());
         c.put("broker_slow_cycles", latencyWatch.slowCycles());
         for (int i = 0; i < sinks.length; i++) {
             c.put("sink_" + sinks[i].name() + "_dropped_full", sinkDrops[i]);

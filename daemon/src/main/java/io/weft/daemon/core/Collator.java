@@ -43,6 +43,9 @@ final class Collator {
 
     private final int liveMax;
     private final long liveTtlNs;
+    /** The header the bus stamps on every message with the publishing daemon's id. */
+    static final String FLEET_HOST_HEADER = "hostname";
+
     private final String daemonId;
     private final Consumer<ContextObject> onExpired;
     /** Insertion-ordered: iteration is the order objects were first seen (for paging). */
@@ -69,6 +72,8 @@ final class Collator {
     /**
      * @param liveMaxBytes estimated memory of live objects kept (see {@link LiveObject#approxBytes})
      * @param finishedMaxBytes estimated memory of finished objects kept
+     * @param daemonId stamped on collated objects; null for the fleet collator, whose objects carry
+     *     the publishing daemon's id in their {@code hostname} header
      * @param onExpired told of every object expired by TTL or a cap (broker thread)
      */
     Collator(int liveMax, long liveTtlNs, long liveMaxBytes, int finishedMax, long finishedMaxBytes,
@@ -79,6 +84,11 @@ final class Collator {
         this.daemonId = daemonId;
         this.onExpired = onExpired;
         this.finished = new FinishedRing(finishedMax, finishedMaxBytes);
+    }
+
+    /** This daemon's id; for the fleet collator (no id of its own), the {@code hostname} the bus message carried. */
+    private String daemonIdOf(LiveObject obj) {
+        return daemonId != null ? daemonId : obj.headers.getOrDefault(FLEET_HOST_HEADER, "");
     }
 
     /**
@@ -181,7 +191,7 @@ final class Collator {
     }
 
     private Applied ended(Applied a, ContextEvent e, LiveObject obj, ObjectState state) {
-        ContextObject done = obj.snapshot(state, e.getTimeUnixNanos(), e.getTimeUnixNanos(), daemonId);
+        ContextObject done = obj.snapshot(state, e.getTimeUnixNanos(), e.getTimeUnixNanos(), daemonIdOf(obj));
         finished.add(done, obj.approxBytes());
         appliedCount++;
         a.event = e;
@@ -270,7 +280,7 @@ final class Collator {
 
     private void expire(LiveObject obj) {
         removeLive(obj);
-        ContextObject done = obj.snapshot(ObjectState.OBJECT_STATE_EXPIRED, obj.updatedUnixNanos, 0, daemonId);
+        ContextObject done = obj.snapshot(ObjectState.OBJECT_STATE_EXPIRED, obj.updatedUnixNanos, 0, daemonIdOf(obj));
         finished.add(done, obj.approxBytes());
         onExpired.accept(done);
     }
@@ -367,6 +377,6 @@ final class Collator {
     }
 
     ContextObject snapshot(LiveObject obj, long nowUnixNanos) {
-        return obj.snapshot(ObjectState.OBJECT_STATE_LIVE, 0, nowUnixNanos, daemonId);
+        return obj.snapshot(ObjectState.OBJECT_STATE_LIVE, 0, nowUnixNanos, daemonIdOf(obj));
     }
 }

@@ -1,8 +1,10 @@
 package io.weft.daemon.core;
 
+import io.weft.api.v1.BusEvent;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ListObjectsResponse;
+import io.weft.api.v1.Source;
 import io.weft.daemon.stats.StatsEngine;
 import io.weft.daemon.view.ObjectSelector;
 import io.weft.daemon.view.Projector;
@@ -32,12 +34,17 @@ public sealed interface Command {
 
     /** Looks up one object, live first, then finished. */
     record GetObject(
-            ClientSession session, String id, Projector projector, Consumer<Optional<ContextObject>> reply)
+            ClientSession session,
+            Source source,
+            String id,
+            Projector projector,
+            Consumer<Optional<ContextObject>> reply)
             implements Command {}
 
     /** Lists objects in page order (live by id, then finished by id). */
     record ListObjects(
             ClientSession session,
+            Source source,
             ObjectSelector selector,
             Projector projector,
             int pageSize,
@@ -45,8 +52,15 @@ public sealed interface Command {
             Consumer<ListObjectsResponse> reply)
             implements Command {}
 
-    /** Registers a watcher; it is removed by cancelling it. */
-    record StartWatch(ClientSession session, Watcher watcher) implements Command {}
+    /** Registers a watcher of a source's view; it is removed by cancelling it. */
+    record StartWatch(ClientSession session, Source source, Watcher watcher) implements Command {}
+
+    /**
+     * Events read from the bus (DESIGN §6, the fleet view): collated by the fleet collator, and
+     * handed raw to {@code consumer} when that is a MESSAGES watcher (the watch whose queue
+     * received them); null for the always-on fleet consumer.
+     */
+    record BusEvents(ClientSession session, Watcher consumer, List<BusEvent> events) implements Command {}
 
     /**
      * Statistics work (StatsService, sketches, recent events, HTTP reports): runs on the broker thread

@@ -34,10 +34,12 @@ final class Subscriptions {
     }
 
     /**
-     * Fans one applied event out: MESSAGES watchers get the raw event; OBJECTS watchers get the
-     * object when it ended, or a live snapshot when they asked for live objects.
+     * Fans one applied event out: MESSAGES watchers get the raw event (when {@code messages}; the
+     * fleet view hands raw bus messages only to the watch that consumed them, see
+     * {@link #deliverRaw}); OBJECTS watchers get the object when it ended, or a live snapshot when
+     * they asked for live objects.
      */
-    void onApplied(Collator.Applied a, Collator collator, long nowUnixNanos) {
+    void onApplied(Collator.Applied a, Collator collator, long nowUnixNanos, boolean messages) {
         if (watchers.isEmpty()) {
             return;
         }
@@ -56,7 +58,9 @@ final class Subscriptions {
                 continue;
             }
             if (w.mode() == WatchMode.WATCH_MODE_MESSAGES) {
-                deliver(w, WatchResponse.newBuilder().setMessage(project(w, event)).build());
+                if (messages) {
+                    deliver(w, WatchResponse.newBuilder().setMessage(project(w, event)).build());
+                }
             } else if (a.ended != null) {
                 deliverObject(w, a.ended);
             } else if (w.includeLive() && a.live != null) {
@@ -97,6 +101,14 @@ final class Subscriptions {
         }
     }
 
+    /** Hands one raw event to one MESSAGES watcher, when its filter matches. */
+    static void deliverRaw(Watcher w, ContextEvent event) {
+        if (!w.isCancelled() && w.mode() == WatchMode.WATCH_MODE_MESSAGES
+                && w.selector().matches(event.getRoutingKey(), event.getHeadersMap())) {
+            push(w, WatchResponse.newBuilder().setMessage(project(w, event)).build());
+        }
+    }
+
     int removeCancelled() {
         int before = watchers.size();
         watchers.removeIf(Watcher::isCancelled);
@@ -122,8 +134,13 @@ final class Subscriptions {
         return event.toBuilder().setFields(projected).build();
     }
 
+    /** Delivers a locally applied item, counted in {@link #delivered}. */
     private void deliver(Watcher w, WatchResponse item) {
         delivered++;
+        push(w, item);
+    }
+
+    private static void push(Watcher w, WatchResponse item) {
         w.push(item);
         w.wake();
     }

@@ -81,7 +81,8 @@ public final class Watcher {
         cancelled = true;
     }
 
-    boolean isCancelled() {
+    /** True once cancelled by its stream or refused by the broker. Any thread. */
+    public boolean isCancelled() {
         return cancelled;
     }
 

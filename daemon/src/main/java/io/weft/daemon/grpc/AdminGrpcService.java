@@ -42,8 +42,13 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
     private final Errors errors;
     private final Sessions sessions;
     private final ReplyExecutor replies;
+    private final List<Supplier<QueueInfo>> otherQueues;
 
-    /** Wires introspection to the parts it reports on. */
+    /**
+     * Wires introspection to the parts it reports on.
+     *
+     * @param otherQueues queues that are neither the broker's nor a sink's (the bus monitor's)
+     */
     public AdminGrpcService(
             Identity identity,
             Supplier<List<ListenAddress>> listen,
@@ -52,7 +57,8 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
             List<EventSink> sinks,
             Errors errors,
             Sessions sessions,
-            ReplyExecutor replies) {
+            ReplyExecutor replies,
+            List<Supplier<QueueInfo>> otherQueues) {
         this.identity = identity;
         this.listen = listen;
         this.broker = broker;
@@ -61,6 +67,7 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
         this.errors = errors;
         this.sessions = sessions;
         this.replies = replies;
+        this.otherQueues = List.copyOf(otherQueues);
     }
 
     @Override
@@ -146,6 +153,7 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
             b.addQueues(q.toBuilder()
                     .putDrops("full", st.counters().getOrDefault("sink_" + s.name() + "_dropped_full", 0L)));
         }
+        otherQueues.forEach(q -> b.addQueues(q.get()));
         return b.build();
     }
 }

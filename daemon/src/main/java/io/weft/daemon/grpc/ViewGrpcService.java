@@ -14,6 +14,7 @@ import io.weft.api.v1.Source;
 import io.weft.api.v1.ViewServiceGrpc;
 import io.weft.api.v1.WatchRequest;
 import io.weft.api.v1.WatchResponse;
+import io.weft.daemon.bus.BusMonitor;
 import io.weft.daemon.core.Command;
 import io.weft.daemon.core.Inbound;
 import io.weft.daemon.core.PageCursor;
@@ -47,17 +48,20 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
     private final Errors errors;
     private final ReplyExecutor replies;
     private final int defaultWatchBuffer;
+    private final BusMonitor busMonitor;
 
     /**
      * @param defaultWatchBuffer a watcher's buffer when the request names none
+     * @param busMonitor reads the bus for views with source BUS; null when no bus is configured
      */
-    public ViewGrpcService(
-            Inbound inbound, Sessions sessions, Errors errors, ReplyExecutor replies, int defaultWatchBuffer) {
+    public ViewGrpcService(Inbound inbound, Sessions sessions, Errors errors, ReplyExecutor replies,
+            int defaultWatchBuffer, BusMonitor busMonitor) {
         this.inbound = inbound;
         this.sessions = sessions;
         this.errors = errors;
         this.replies = replies;
         this.defaultWatchBuffer = defaultWatchBuffer;
+        this.busMonitor = busMonitor;
     }
 
     @Override
@@ -67,11 +71,11 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
             out.onError(invalid(ErrorReason.ERROR_REASON_INVALID_ID, "id: " + idProblem));
             return;
         }
-        if (!localSource(req.getSource(), out)) {
+        if (!fleetReadable(req.getSource(), out)) {
             return;
         }
         Projector projector = Projector.compile(req.getProjection());
-        offer(new Command.GetObject(sessions.unary(), req.getId(), projector, found -> replies.execute(() -> {
+        offer(new Command.GetObject(sessions.unary(), req.getSource(), req.getId(), projector, found -> replies.execute(() -> {
             if (found.isPresent()) {
                 out.onNext(GetObjectResponse.newBuilder().setObject(found.get()).build());
                 out.onCompleted();
@@ -85,7 +89,7 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
 
     @Override
     public void listObjects(ListObjectsRequest req, StreamObserver<ListObjectsResponse> out) {
-        if (!localSource(req.getSource(), out)) {
+        if (!fleetReadable(req.getSource(), out)) {
             return;
         }
         int pageSize = req.getPageSize() == 0 ? DEFAULT_PAGE_SIZE : req.getPageSize();
@@ -106,7 +110,7 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
             return;
         }
         Projector projector = Projector.compile(req.getProjection());
-        offer(new Command.ListObjects(sessions.unary(), selector, projector, pageSize, cursor,
+        offer(new Command.ListObjects(sessions.unary(), req.getSource(), selector, projector, pageSize, cursor,
                 resp -> replies.execute(() -> {
                     out.onNext(resp);
                     out.onCompleted();
@@ -121,7 +125,8 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
                     "weftd is shutting down"));
             return;
         }
-        if (!localSource(req.getSource(), out)) {
+        if (req.getSource() == Source.SOURCE_BUS && busMonitor == null) {
+            out.onError(noBus());
             return;
         }
         if (req.getBufferSize() > MAX_WATCH_BUFFER) {
@@ -140,10 +145,14 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
         Watcher watcher = new Watcher(req.getMode(), selector, Projector.compile(req.getProjection()),
                 req.getIncludeLive(), buffer, stream::wake);
         stream.attach(watcher);
-        Command.StartWatch start = new Command.StartWatch(sessions.unary(), watcher);
+        Command.StartWatch start = new Command.StartWatch(sessions.unary(), req.getSource(), watcher);
         if (inbound.offer(start) != Inbound.Refusal.NONE) {
             watcher.cancel();
             out.onError(queueFull());
+            return;
+        }
+        if (req.getSource() == Source.SOURCE_BUS) {
+            busMonitor.watch(req.getFilter(), watcher);
         }
     }
 
@@ -208,13 +217,30 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
         }
     }
 
-    private boolean localSource(Source source, StreamObserver<?> out) {
-        if (source == Source.SOURCE_BUS) {
+    /**
+     * Get and List read the fleet collator, which only the always-on fleet consumer keeps current:
+     * without {@code bus.fleet} they would answer from whatever BUS watches happened to collate.
+     */
+    private boolean fleetReadable(Source source, StreamObserver<?> out) {
+        if (source != Source.SOURCE_BUS) {
+            return true;
+        }
+        if (busMonitor == null) {
+            out.onError(noBus());
+            return false;
+        }
+        if (!busMonitor.followsFleet()) {
             out.onError(errors.error(Status.Code.FAILED_PRECONDITION, ErrorReason.ERROR_REASON_BUS_UNAVAILABLE,
-                    "source BUS needs a bus; this weftd has none configured"));
+                    "the fleet view is off: set bus.fleet (WEFT_BUS_FLEET) to the routing-key patterns to follow,"
+                            + " or use Watch with source BUS"));
             return false;
         }
         return true;
+    }
+
+    private StatusRuntimeException noBus() {
+        return errors.error(Status.Code.FAILED_PRECONDITION, ErrorReason.ERROR_REASON_BUS_UNAVAILABLE,
+                "source BUS needs a bus; this weftd has none configured (bus.url, WEFT_BUS_URL)");
     }
 
     private void offer(Command cmd, StreamObserver<?> out) {

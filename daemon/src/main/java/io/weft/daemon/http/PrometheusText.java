@@ -148,6 +148,13 @@ public final class PrometheusText {
                 }
             }
         }
+        gauge(families, "weftd_spool_bytes", "Bytes in the bus spool.", s, "Spool Bytes");
+        Value busState = s.getFieldsOrDefault("Bus State", null);
+        if (busState != null && busState.hasStringValue()) {
+            Family f = families.computeIfAbsent("weftd_bus_connected",
+                    n -> new Family("1 while the bus publisher is connected to RabbitMQ (and not blocked).", "gauge"));
+            f.samples.put("weftd_bus_connected", busState.getStringValue().equals("connected") ? 1.0 : 0.0);
+        }
         Value errors = s.getFieldsOrDefault(DaemonNamespace.ERRORS, null);
         if (errors != null && errors.hasStructValue()) {
             Family f = families.computeIfAbsent("weftd_errors_total",

@@ -11,6 +11,7 @@ import io.weft.api.v1.ObjectState;
 import io.weft.api.v1.Projection;
 import io.weft.api.v1.RecentResponse;
 import io.weft.api.v1.SnapshotResponse;
+import io.weft.api.v1.Source;
 import io.weft.daemon.core.ClientSession;
 import io.weft.daemon.core.Command;
 import io.weft.daemon.core.Inbound;
@@ -70,7 +71,7 @@ public final class StatsHttpServer implements AutoCloseable {
     private final LongAdder overflows = new LongAdder();
     private final byte[] dashboard;
     private HttpServer server;
-    private ThreadPoolExecutor pool;
+    private volatile ThreadPoolExecutor pool;
 
     /**
      * @param listenersUp true once every gRPC listener is up (for /readyz)
@@ -117,11 +118,12 @@ public final class StatsHttpServer implements AutoCloseable {
         return server.getAddress();
     }
 
-    /** This listener's queue of exchanges, for the {@code weftd} namespace's queue report. */
+    /** This listener's queue of exchanges, for the queue report. Any thread; empty before start. */
     public io.weft.api.v1.QueueInfo queueInfo() {
+        ThreadPoolExecutor p = pool;
         return io.weft.api.v1.QueueInfo.newBuilder()
                 .setName("http")
-                .setDepth(pool.getQueue().size())
+                .setDepth(p == null ? 0 : p.getQueue().size())
                 .setCapacity(QUEUE)
                 .putDrops("ran_on_acceptor", overflows.sum())
                 .setPolicy("run on the accepting thread (backpressure into the listen backlog)")
@@ -188,7 +190,7 @@ public final class StatsHttpServer implements AutoCloseable {
         CompletableFuture<ListObjectsResponse> f = new CompletableFuture<>();
         ObjectSelector live = ObjectSelector.compile(ObjectFilter.newBuilder()
                 .addStates(ObjectState.OBJECT_STATE_LIVE).build());
-        offer(new Command.ListObjects(session, live, Projector.compile(Projection.getDefaultInstance()), OBJECTS,
+        offer(new Command.ListObjects(session, Source.SOURCE_LOCAL, live, Projector.compile(Projection.getDefaultInstance()), OBJECTS,
                 PageCursor.START, f::complete));
         return await(f);
     }

@@ -11,15 +11,14 @@ import io.weft.api.v1.RemoveOp;
 import io.weft.api.v1.SetOp;
 import io.weft.api.v1.StatsOp;
 import io.weft.api.v1.StatsPath;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 /**
  * The daemon's own namespace, {@value #NAME} (DESIGN §7): refreshed from AdminService's Info and
  * Queues right before each report, so it costs nothing between reports. Switching it off freezes it
- * like any namespace.
+ * like any namespace. With a bus, {@code Bus State} and {@code Spool Bytes} come from the {@code bus}
+ * queue.
  */
 public final class DaemonNamespace {
 
@@ -27,12 +26,13 @@ public final class DaemonNamespace {
     public static final String NAME = "weftd";
     /** The collection of every bounded queue. */
     public static final String QUEUES = "Queues";
+    /** The bus publisher's queue, whose state and spool are also reported on their own. */
+    static final String BUS_QUEUE = "bus";
     /** The collection of errors by reason. */
     public static final String ERRORS = "Errors";
 
     private final Supplier<InfoResponse> info;
     private final Supplier<QueuesResponse> queues;
-    private final Supplier<List<QueueInfo>> moreQueues;
     private final Expression eventsInRate;
     private final Expression eventsOutRate;
     private boolean derived;
@@ -40,13 +40,10 @@ public final class DaemonNamespace {
     /**
      * @param info what AdminService.Info answers now (any thread)
      * @param queues what AdminService.Queues answers now (any thread)
-     * @param moreQueues queues AdminService does not list (the HTTP listener's), any thread
      */
-    public DaemonNamespace(Supplier<InfoResponse> info, Supplier<QueuesResponse> queues,
-            Supplier<List<QueueInfo>> moreQueues) {
+    public DaemonNamespace(Supplier<InfoResponse> info, Supplier<QueuesResponse> queues) {
         this.info = info;
         this.queues = queues;
-        this.moreQueues = moreQueues;
         try {
             this.eventsInRate = Expression.parse("rate(Events In)", false);
             this.eventsOutRate = Expression.parse("rate(Events Out)", false);
@@ -56,7 +53,6 @@ public final class DaemonNamespace {
         // Load what a refresh uses on this thread, not on the broker's first refresh.
         info.get();
         queues.get();
-        moreQueues.get();
     }
 
     /** Writes the current figures into the registry. Broker thread. */
@@ -89,15 +85,21 @@ public final class DaemonNamespace {
 
         apply(reg, StatsOp.newBuilder().setNamespace(NAME)
                 .setRemove(RemoveOp.newBuilder().setPath(StatsPath.newBuilder().setKey(QUEUES))).build(), nowNs);
-        List<QueueInfo> all = new ArrayList<>(queues.get().getQueuesList());
-        all.addAll(moreQueues.get());
-        for (QueueInfo q : all) {
+        for (QueueInfo q : queues.get().getQueuesList()) {
             Struct.Builder r = Struct.newBuilder()
                     .putFields("Depth", num(q.getDepth()))
                     .putFields("Capacity", num(q.getCapacity()))
                     .putFields("Policy", Value.newBuilder().setStringValue(q.getPolicy()).build());
+            if (!q.getState().isEmpty()) {
+                r.putFields("State", Value.newBuilder().setStringValue(q.getState()).build());
+            }
             q.getDropsMap().forEach((cause, n) -> r.putFields("Drops " + cause, num(n)));
+            q.getCountersMap().forEach((name, n) -> r.putFields(name, num(n)));
             put(reg, QUEUES, q.getName(), r.build(), nowNs);
+            if (q.getName().equals(BUS_QUEUE)) {
+                set(reg, "Bus State", Value.newBuilder().setStringValue(q.getState()).build(), nowNs);
+                set(reg, "Spool Bytes", num(q.getCountersOrDefault("spool_bytes", 0L)), nowNs);
+            }
         }
         for (Map.Entry<String, Long> e : c.entrySet()) {
             if (e.getKey().startsWith("errors_")) {

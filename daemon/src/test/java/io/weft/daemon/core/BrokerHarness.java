@@ -5,6 +5,7 @@ import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ListObjectsResponse;
 import io.weft.api.v1.ObjectFilter;
 import io.weft.api.v1.Projection;
+import io.weft.api.v1.Source;
 import io.weft.api.v1.WatchMode;
 import io.weft.api.v1.WatchResponse;
 import io.weft.daemon.view.ObjectSelector;
@@ -67,14 +68,14 @@ final class BrokerHarness {
 
     Optional<ContextObject> get(String id) {
         AtomicReference<Optional<ContextObject>> out = new AtomicReference<>();
-        inbound.offer(new Command.GetObject(client, id, Projector.compile(Projection.getDefaultInstance()), out::set));
+        inbound.offer(new Command.GetObject(client, Source.SOURCE_LOCAL, id, Projector.compile(Projection.getDefaultInstance()), out::set));
         run();
         return out.get();
     }
 
     ListObjectsResponse list(ObjectFilter filter, int pageSize, PageCursor after) {
         AtomicReference<ListObjectsResponse> out = new AtomicReference<>();
-        inbound.offer(new Command.ListObjects(client, ObjectSelector.compile(filter),
+        inbound.offer(new Command.ListObjects(client, Source.SOURCE_LOCAL, ObjectSelector.compile(filter),
                 Projector.compile(Projection.getDefaultInstance()), pageSize, after, out::set));
         run();
         return out.get();
@@ -83,7 +84,7 @@ final class BrokerHarness {
     Watcher watch(WatchMode mode, boolean includeLive, int capacity) {
         Watcher w = new Watcher(mode, ObjectSelector.compile(ObjectFilter.getDefaultInstance()),
                 Projector.compile(Projection.getDefaultInstance()), includeLive, capacity, () -> { });
-        inbound.offer(new Command.StartWatch(client, w));
+        inbound.offer(new Command.StartWatch(client, Source.SOURCE_LOCAL, w));
         run();
         return w;
     }

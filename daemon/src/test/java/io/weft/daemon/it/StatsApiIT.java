@@ -283,6 +283,32 @@ class StatsApiIT {
         }
     }
 
+    @Test
+    void shouldReportBusStateAndSpoolBytesInWeftdWhenABusIsConfigured() throws Exception {
+        java.nio.file.Path spool = java.nio.file.Files.createTempDirectory("weft-spool-");
+        try (io.weft.daemon.testing.Rabbit.Exchange ex = io.weft.daemon.testing.Rabbit.exchange();
+                WeftdProcess weftd = WeftdProcess.builder().env("WEFT_BUS_URL", io.weft.daemon.testing.Rabbit.url())
+                        .env("WEFT_BUS_EXCHANGE", ex.name()).env("WEFT_BUS_POLICY", "spool")
+                        .env("WEFT_SPOOL_DIR", spool.toString()).start()) {
+            io.weft.api.v1.PublishEventsRequest.Builder batch = io.weft.api.v1.PublishEventsRequest.newBuilder();
+            for (int i = 0; i < 20; i++) {
+                batch.addEvents(Api.event("bus-" + i, io.weft.api.v1.EventKind.EVENT_KIND_TRANSIENT, 1));
+            }
+            io.weft.api.v1.ContextServiceGrpc.newBlockingStub(weftd.channel()).publishEvents(batch.build());
+            StatsServiceGrpc.StatsServiceBlockingStub stats = StatsServiceGrpc.newBlockingStub(weftd.channel());
+            SnapshotRequest weftdOnly = SnapshotRequest.newBuilder().addNamespaces("weftd").build();
+            Poll.until(() -> ns(stats.snapshot(weftdOnly), "weftd").getFieldsOrDefault("Bus State",
+                    Value.getDefaultInstance()).getStringValue().equals("connected"), () -> "Bus State connected");
+            Struct w = ns(stats.snapshot(weftdOnly), "weftd");
+            assertEquals(Value.KindCase.NUMBER_VALUE, w.getFieldsOrThrow("Spool Bytes").getKindCase());
+            Struct bus = w.getFieldsOrThrow("Queues").getStructValue().getFieldsOrThrow("bus").getStructValue();
+            assertEquals("connected", bus.getFieldsOrThrow("State").getStringValue());
+            Poll.until(() -> ns(stats.snapshot(weftdOnly), "weftd").getFieldsOrThrow("Queues").getStructValue()
+                    .getFieldsOrThrow("bus").getStructValue().getFieldsOrThrow("confirmed").getNumberValue() >= 20,
+                    () -> "20 events confirmed by RabbitMQ, as reported in weftd / Queues / bus");
+        }
+    }
+
     static <T> StreamObserver<T> collect(List<T> into) {
         return new StreamObserver<>() {
             @Override

@@ -129,6 +129,11 @@ public final class WeftdProcess implements AutoCloseable {
         return socket;
     }
 
+    /** The daemon id it runs with ({@code WEFT_DAEMON_ID}). */
+    public String daemonId() {
+        return env.get("WEFT_DAEMON_ID");
+    }
+
     /** {@code unix:///abs/path}: a gRPC target, and a value for {@code WEFT_ADDR}. */
     public String target() {
         return "unix://" + socket.toAbsolutePath();

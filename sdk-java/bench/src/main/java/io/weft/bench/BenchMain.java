@@ -10,15 +10,17 @@ import java.util.Set;
  * Runs the benchmarks and prints a summary table (entry point of {@code sdk-java/bench/run}).
  *
  * <pre>
- * run [--quick] [e2e] [set] [rss] [idle] [stats]
+ * run [--quick] [e2e] [set] [rss] [idle] [stats] [bus]
  * </pre>
  *
- * With no names, runs them all. {@code --quick} shrinks every size for a smoke test: its
+ * With no names, runs all but {@code bus}; {@code bus} needs a RabbitMQ on localhost (or
+ * {@code WEFT_TEST_AMQP_URL}), as {@code ./test-all} starts, and is run only when named. {@code --quick} shrinks every size for a smoke test: its
  * figures are not comparable with the targets. Needs the system property {@code
  * weft.launcher.dir} ({@code daemon/target}).
  */
 public final class BenchMain {
   private static final List<String> ALL = List.of("e2e", "set", "rss", "idle", "stats");
+  private static final List<String> ON_REQUEST = List.of("bus");
 
   private BenchMain() {}
 
@@ -28,10 +30,10 @@ public final class BenchMain {
     for (String a : args) {
       if (a.equals("--quick")) {
         quick = true;
-      } else if (ALL.contains(a)) {
+      } else if (ALL.contains(a) || ON_REQUEST.contains(a)) {
         selected.add(a);
       } else {
-        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [stats]");
+        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [stats] [bus]");
         System.exit(2);
       }
     }
@@ -71,6 +73,7 @@ public final class BenchMain {
         f.addAll(StatsCost.run(quick));
         yield f;
       }
+      case "bus" -> new BusBench(quick).run();
       default -> throw new IllegalArgumentException(name);
     };
   }

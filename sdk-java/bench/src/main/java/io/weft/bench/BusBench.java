@@ -1,0 +1,287 @@
+package io.weft.bench;
+
+import com.google.gson.JsonParser;
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import io.weft.api.v1.AdminServiceGrpc;
+import io.weft.api.v1.BusBatch;
+import io.weft.api.v1.QueueInfo;
+import io.weft.api.v1.QueuesRequest;
+import io.weft.daemon.testing.Poll;
+import io.weft.daemon.testing.Rabbit;
+import io.weft.daemon.testing.WeftdProcess;
+import io.weft.sdk.Weft;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The bus figures (issue "Bus"), in one run against the local RabbitMQ: PerfTest's single
+ * publisher with confirms as the baseline, weftd's events/s to the broker in both formats, the
+ * latency weftd adds between an SDK and a consumer, and weftd's memory during a broker outage.
+ */
+final class BusBench {
+
+  private static final String KEY = "bench.bus";
+  private static final Pattern PERFTEST_RATE = Pattern.compile("sending rate avg: (\\d+) msg/s");
+  private static final int CHUNK = 20_000;
+  private static final Duration FLUSH = Duration.ofSeconds(120);
+  private static final double MIB = 1024 * 1024;
+
+  private final boolean quick;
+
+  BusBench(boolean quick) {
+    this.quick = quick;
+  }
+
+  List<Figure> run() throws Exception {
+    List<Figure> out = new ArrayList<>();
+    int size = contextureMessageBytes();
+    double perfTest = perfTest(size, quick ? 5 : 20);
+    out.add(Figure.info("bus: PerfTest 1 publisher, confirms", perfTest, "msg/s", size + "-byte messages, 1 consumer"));
+    int events = quick ? 20_000 : 200_000;
+    double contexture = throughput("contexture", events);
+    out.add(new Figure("bus: weftd -> broker, contexture", contexture / perfTest, "x PerfTest",
+        Figure.Target.atLeast(0.9), false, String.format("%.0f ev/s", contexture)));
+    double batch = throughput("batch", events * 2);
+    out.add(new Figure("bus: weftd -> broker, batch", batch / perfTest, "x PerfTest",
+        Figure.Target.atLeast(5), false, String.format("%.0f ev/s", batch)));
+    out.addAll(addedLatency(quick ? 5 : 20));
+    Duration outage = Duration.ofSeconds(quick ? 10 : 60);
+    out.add(outageRss("drop", outage));
+    out.add(outageRss("spool", outage));
+    return out;
+  }
+
+  /** The size of the body weftd sends for one bench event, so that PerfTest sends the same. */
+  private static int contextureMessageBytes() throws Exception {
+    try (Rabbit.Exchange ex = Rabbit.exchange();
+        Rabbit.Tap tap = Rabbit.tap(ex.name(), "#");
+        WeftdProcess d = daemon(ex.name(), "contexture", "drop", null);
+        Weft weft = Weft.builder().address(d.target()).build()) {
+      weft.push(KEY, fields(0));
+      weft.flush(FLUSH);
+      return tap.await(1, Duration.ofSeconds(30)).get(0).body().length;
+    }
+  }
+
+  /** PerfTest as its own JVM, as operators run it: 1 producer, 1 consumer, confirms (1000 in flight). */
+  private static double perfTest(int size, int seconds) throws Exception {
+    String cp = System.getProperty("java.class.path");
+    Process p = new ProcessBuilder("java", "-cp", cp, "com.rabbitmq.perf.PerfTest", "--uri", Rabbit.url(),
+        "-x", "1", "-y", "1", "-c", "1000", "-s", Integer.toString(size), "-z", Integer.toString(seconds),
+        "-f", "persistent")
+        .redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException("PerfTest failed:\n" + output);
+    }
+    Matcher m = PERFTEST_RATE.matcher(output);
+    if (!m.find()) {
+      throw new IllegalStateException("no sending rate in PerfTest's output:\n" + output);
+    }
+    System.out.println("PerfTest: " + m.group());
+    return Double.parseDouble(m.group(1));
+  }
+
+  /** Events/s from one SDK through weftd until a consumer has them all, in chunks each flushed (confirmed). */
+  private static double throughput(String format, int events) throws Exception {
+    try (Rabbit.Exchange ex = Rabbit.exchange();
+        WeftdProcess d = daemon(ex.name(), format, "drop", null);
+        Weft weft = Weft.builder().address(d.target()).bufferCapacity(65_536).build();
+        Connection c = Rabbit.connect()) {
+      AtomicLong received = new AtomicLong();
+      Channel ch = c.createChannel();
+      String q = ch.queueDeclare("", false, true, true, null).getQueue();
+      ch.queueBind(q, ex.name(), "#");
+      ch.basicConsume(q, true, (tag, m) -> received.addAndGet(
+          format.equals("batch") ? BusBatch.parseFrom(m.getBody()).getEventsCount() : 1), tag -> { });
+      warmUp(weft, received, 5_000);
+      long base = received.get();
+      long t0 = System.nanoTime();
+      for (int sent = 0; sent < events; sent += CHUNK) {
+        for (int i = 0; i < CHUNK; i++) {
+          while (weft.pending() > 60_000) {
+            LockSupport.parkNanos(100_000);
+          }
+          weft.push(KEY, fields(sent + i));
+        }
+        if (!weft.flush(FLUSH)) {
+          throw new IllegalStateException("flush timed out");
+        }
+      }
+      Poll.until(Duration.ofSeconds(120), () -> received.get() - base >= events, () -> "consumed " + (received.get() - base));
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      QueueInfo bus = busQueue(d);
+      if (bus.getDropsOrThrow("full") > 0 || weft.dropped() > 0) {
+        throw new IllegalStateException("events were dropped: " + bus + " sdk " + weft.dropped());
+      }
+      double rate = events / seconds;
+      System.out.printf("weftd -> broker (%s): %d events in %.2f s = %.0f ev/s%n", format, events, seconds, rate);
+      return rate;
+    }
+  }
+
+  private static void warmUp(Weft weft, AtomicLong received, int n) {
+    long before = received.get();
+    for (int i = 0; i < n; i++) {
+      weft.push(KEY, fields(i));
+    }
+    weft.flush(FLUSH);
+    Poll.until(Duration.ofSeconds(60), () -> received.get() - before >= n, () -> "warm-up");
+  }
+
+  /**
+   * Latency SDK → consumer at 1,000 events/s, beside a direct amqp-client publisher (with
+   * confirms, as weftd publishes) to the same broker: the difference is what weftd adds.
+   */
+  private static List<Figure> addedLatency(int seconds) throws Exception {
+    int rate = 1_000;
+    int n = rate * seconds;
+    Histogram viaWeftd = new Histogram(3);
+    Histogram direct = new Histogram(3);
+    try (Rabbit.Exchange ex = Rabbit.exchange();
+        WeftdProcess d = daemon(ex.name(), "contexture", "drop", null);
+        Weft weft = Weft.builder().address(d.target()).build();
+        Connection c = Rabbit.connect()) {
+      Channel consumer = c.createChannel();
+      String q = consumer.queueDeclare("", false, true, true, null).getQueue();
+      consumer.queueBind(q, ex.name(), "#");
+      AtomicLong seen = new AtomicLong();
+      Histogram[] into = {viaWeftd};
+      consumer.basicConsume(q, true, (tag, m) -> {
+        long now = System.nanoTime();
+        long sentAt = JsonParser.parseString(new String(m.getBody(), StandardCharsets.UTF_8)).getAsJsonObject()
+            .getAsJsonObject("obj").get("t_ns").getAsLong();
+        synchronized (into) {
+          into[0].recordValue(Math.max(0, now - sentAt));
+        }
+        seen.incrementAndGet();
+      }, tag -> { });
+
+      paced(rate, n / 5, i -> weft.push(KEY, Map.of("t_ns", System.nanoTime())));
+      Poll.until(Duration.ofSeconds(60), () -> seen.get() >= n / 5, () -> "warm-up " + seen.get());
+      synchronized (into) {
+        viaWeftd.reset();
+      }
+      long base = seen.get();
+      paced(rate, n, i -> weft.push(KEY, Map.of("t_ns", System.nanoTime())));
+      Poll.until(Duration.ofSeconds(60), () -> seen.get() - base >= n, () -> "via weftd " + (seen.get() - base));
+
+      synchronized (into) {
+        into[0] = direct;
+      }
+      Channel publisher = c.createChannel();
+      publisher.confirmSelect();
+      long base2 = seen.get();
+      paced(rate, n, i -> {
+        String body = "{\"obj_id\":\"" + UUID.randomUUID() + "\",\"status\":\"transient\",\"obj\":{\"t_ns\":"
+            + System.nanoTime() + "}}";
+        try {
+          publisher.basicPublish(ex.name(), KEY, new AMQP.BasicProperties.Builder().contentType("application/json")
+              .deliveryMode(2).build(), body.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      Poll.until(Duration.ofSeconds(60), () -> seen.get() - base2 >= n, () -> "direct " + (seen.get() - base2));
+    }
+    List<Figure> out = new ArrayList<>();
+    for (double pct : new double[] {50, 99}) {
+      double w = viaWeftd.getValueAtPercentile(pct) / 1e6;
+      double dir = direct.getValueAtPercentile(pct) / 1e6;
+      System.out.printf("latency p%.0f: via weftd %.3f ms, direct %.3f ms%n", pct, w, dir);
+      out.add(new Figure(String.format("bus: latency added by weftd, p%.0f", pct), w - dir, "ms",
+          pct == 99 ? Figure.Target.atMost(1) : null, false,
+          String.format("via weftd %.3f ms, direct amqp-client %.3f ms, %d ev/s", w, dir, rate)));
+    }
+    return out;
+  }
+
+  /** Peak RSS of weftd while the broker is stopped and an SDK goes on publishing 5,000 events/s. */
+  private static Figure outageRss(String policy, Duration outage) throws Exception {
+    Path spool = policy.equals("spool") ? Files.createTempDirectory("weft-bench-spool-") : null;
+    try (Rabbit.Exchange ex = Rabbit.exchange();
+        WeftdProcess d = daemon(ex.name(), "contexture", policy, spool);
+        Weft weft = Weft.builder().address(d.target()).build()) {
+      Proc proc = new Proc(d.pid());
+      AtomicLong peak = new AtomicLong(proc.rssBytes());
+      Rabbit.stopApp();
+      try {
+        long end = System.nanoTime() + outage.toNanos();
+        paced(5_000, (int) (outage.toSeconds() * 5_000), i -> {
+          weft.push(KEY, fields(i));
+          if (i % 5_000 == 0) {
+            try {
+              peak.accumulateAndGet(proc.rssBytes(), Math::max);
+            } catch (IOException e) {
+              throw new IllegalStateException(e);
+            }
+          }
+        });
+        while (System.nanoTime() - end < 0) {
+          LockSupport.parkNanos(end - System.nanoTime());
+        }
+        peak.accumulateAndGet(proc.rssBytes(), Math::max);
+      } finally {
+        Rabbit.startApp();
+      }
+      QueueInfo bus = busQueue(d);
+      String note = policy.equals("drop")
+          ? String.format("%d dropped (counted), queue %d", bus.getDropsOrThrow("full"), bus.getCapacity())
+          : String.format("spool %.1f MiB on disk, %d dropped", bus.getCountersOrThrow("spool_bytes") / MIB,
+              bus.getDropsOrThrow("full") + bus.getDropsOrThrow("spool_full"));
+      double mib = peak.get() / MIB;
+      System.out.printf("outage %s: peak RSS %.0f MiB over %d s at 5000 ev/s; %s%n", policy, mib, outage.toSeconds(), note);
+      return new Figure("bus: weftd RSS, " + outage.toSeconds() + " s outage, " + policy, mib, "MiB",
+          Figure.Target.atMost(256), false, note);
+    }
+  }
+
+  /** Calls {@code action} n times at {@code perSecond}, on this thread. */
+  private static void paced(int perSecond, int n, LongConsumer action) {
+    long periodNs = 1_000_000_000L / perSecond;
+    long next = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      action.accept(i);
+      next += periodNs;
+      long wait = next - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+    }
+  }
+
+  private static WeftdProcess daemon(String exchange, String format, String policy, Path spool) throws IOException {
+    WeftdProcess.Builder b = WeftdProcess.builder().env("JAVA_OPTS", "")
+        .env("WEFT_BUS_URL", Rabbit.url()).env("WEFT_BUS_EXCHANGE", exchange)
+        .env("WEFT_BUS_FORMAT", format).env("WEFT_BUS_POLICY", policy);
+    if (spool != null) {
+      b.env("WEFT_SPOOL_DIR", spool.toString());
+    }
+    return b.start();
+  }
+
+  private static QueueInfo busQueue(WeftdProcess d) {
+    return AdminServiceGrpc.newBlockingStub(d.channel()).queues(QueuesRequest.getDefaultInstance())
+        .getQueuesList().stream().filter(q -> q.getName().equals("bus")).findFirst().orElseThrow();
+  }
+
+  private static Map<String, Object> fields(long i) {
+    return Map.of("i", i, "url", "http://example.com/items/" + i, "status", 200, "user", "user-" + (i % 1000));
+  }
+}
