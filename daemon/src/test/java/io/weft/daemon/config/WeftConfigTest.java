@@ -193,8 +193,8 @@ class WeftConfigTest {
                 "WEFT_JAVA_OPTS", "-Xmx1g",
                 "PATH", "/bin"));
         assertEquals(List.of(
-                "environment variable WEFT_PEERS is not supported by this build of weftd; ignored",
-                "unknown environment variable WEFT_LISTN ignored (did you mean WEFT_LISTEN?)"),
+                "unknown environment variable WEFT_LISTN ignored (did you mean WEFT_LISTEN?)",
+                "environment variable WEFT_PEERS is not supported by this build of weftd; ignored"),
                 c.warnings());
     }
 
