@@ -38,6 +38,7 @@ import io.weft.daemon.stats.StatsEngine;
 import io.weft.daemon.stats.StatsOpValidator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -265,8 +266,9 @@ public final class Weftd {
         if (servers.tcpAddress() != null) {
             out.add(ListenAddress.newBuilder().setKind("grpc-tcp").setAddress(hostPort(servers.tcpAddress())).build());
         }
-        if (http != null) {
-            out.add(ListenAddress.newBuilder().setKind("http").setAddress(hostPort(http.address())).build());
+        InetSocketAddress httpAddress = http == null ? null : http.address();
+        if (httpAddress != null) {
+            out.add(ListenAddress.newBuilder().setKind("http").setAddress(hostPort(httpAddress)).build());
         }
         return out;
     }

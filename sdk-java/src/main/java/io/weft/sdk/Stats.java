@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -68,12 +67,18 @@ public final class Stats implements AutoCloseable {
 
   // Worker only.
   private ClientCallStreamObserver<RecordRequest> stream;
-  private final ArrayDeque<long[]> unacked = new ArrayDeque<>(); // {batchSeq, ops}
+  private final ArrayDeque<Sent> unacked = new ArrayDeque<>();
+
+  /** A batch sent and not yet acknowledged. */
+  private record Sent(long batchSeq, int ops) {}
   private final ArrayList<StatsOp> pending = new ArrayList<>();
   private long seq;
   private long backoffNs;
   private long retryAtNs;
-  private final ArrayList<Object[]> waitingFlushes = new ArrayList<>(); // {future, targetSeq}
+  private final ArrayList<WaitingFlush> waitingFlushes = new ArrayList<>();
+
+  /** A flush that completes once weftd acknowledges batch {@code targetSeq}. */
+  private record WaitingFlush(CompletableFuture<Boolean> future, long targetSeq) {}
 
   Stats(ManagedChannel channel, String clientId, Duration interval, int queueCapacity, Duration initialBackoff,
       Duration maxBackoff) {
@@ -205,10 +210,8 @@ public final class Stats implements AutoCloseable {
     for (CompletableFuture<Boolean> f : flushes) {
       f.complete(false);
     }
-    for (Object[] w : waitingFlushes) {
-      @SuppressWarnings("unchecked")
-      CompletableFuture<Boolean> f = (CompletableFuture<Boolean>) w[0];
-      f.complete(false);
+    for (WaitingFlush w : waitingFlushes) {
+      w.future().complete(false);
     }
     dropped.add(queue.size() + pending.size());
     if (stream != null) {
@@ -247,7 +250,7 @@ public final class Stats implements AutoCloseable {
         req.setClientId(clientId);
       }
       stream.onNext(req.build());
-      unacked.addLast(new long[] {seq, to - from});
+      unacked.addLast(new Sent(seq, to - from));
       sentOps.add(to - from);
       from = to;
     }
@@ -259,23 +262,21 @@ public final class Stats implements AutoCloseable {
     long target = seq + (pending.isEmpty() ? 0 : (pending.size() + MAX_BATCH_OPS - 1) / MAX_BATCH_OPS);
     CompletableFuture<Boolean> f;
     while ((f = flushes.poll()) != null) {
-      waitingFlushes.add(new Object[] {f, target});
+      waitingFlushes.add(new WaitingFlush(f, target));
     }
   }
 
   private void completeFlushes() {
     long acked = ackedSeq;
-    while (!unacked.isEmpty() && unacked.peekFirst()[0] <= acked) {
+    while (!unacked.isEmpty() && unacked.peekFirst().batchSeq() <= acked) {
       unacked.pollFirst();
     }
-    for (Iterator<Object[]> it = waitingFlushes.iterator(); it.hasNext(); ) {
-      Object[] w = it.next();
-      @SuppressWarnings("unchecked")
-      CompletableFuture<Boolean> f = (CompletableFuture<Boolean>) w[0];
-      if (f.isDone()) {
+    for (Iterator<WaitingFlush> it = waitingFlushes.iterator(); it.hasNext(); ) {
+      WaitingFlush w = it.next();
+      if (w.future().isDone()) {
         it.remove();
-      } else if ((long) w[1] <= acked) {
-        f.complete(true);
+      } else if (w.targetSeq() <= acked) {
+        w.future().complete(true);
         it.remove();
       }
     }
@@ -286,6 +287,10 @@ public final class Stats implements AutoCloseable {
     ackedSeq = 0;
     seq = 0;
     stream = (ClientCallStreamObserver<RecordRequest>) stub.record(new ClientResponseObserver<RecordRequest, RecordResponse>() {
+      /** The cumulative counts of the previous ack, to add only what is new. */
+      private long seenRejected;
+      private long seenDropped;
+
       @Override
       public void beforeStart(ClientCallStreamObserver<RecordRequest> s) {
         s.setOnReadyHandler(() -> LockSupport.unpark(thread));
@@ -293,22 +298,16 @@ public final class Stats implements AutoCloseable {
 
       @Override
       public void onNext(RecordResponse r) {
-        long newly = 0;
         for (OpRejection rej : r.getRejectionsList()) {
           LOG.fine("weft stats op refused by weftd: " + rej.getReason() + ": " + rej.getDescription());
         }
-        newly = r.getRejected() - seenRejected;
+        rejected.add(r.getRejected() - seenRejected);
         seenRejected = r.getRejected();
-        rejected.add(newly);
-        long newlyDropped = r.getDropped() - seenDropped;
+        dropped.add(r.getDropped() - seenDropped);
         seenDropped = r.getDropped();
-        dropped.add(newlyDropped);
         ackedSeq = r.getLastBatchSeq();
         LockSupport.unpark(thread);
       }
-
-      private long seenRejected;
-      private long seenDropped;
 
       @Override
       public void onError(Throwable t) {
@@ -325,14 +324,22 @@ public final class Stats implements AutoCloseable {
     });
   }
 
+  /**
+   * The stream broke: what it did not acknowledge is counted as lost, and the flushes waiting for it
+   * fail (batch numbers start again on the next stream).
+   */
   private void onBroken() {
     long acked = ackedSeq;
-    for (long[] b : unacked) {
-      if (b[0] > acked) {
-        dropped.add(b[1]);
+    for (Sent b : unacked) {
+      if (b.batchSeq() > acked) {
+        dropped.add(b.ops());
       }
     }
     unacked.clear();
+    for (WaitingFlush w : waitingFlushes) {
+      w.future().complete(false);
+    }
+    waitingFlushes.clear();
     if (stream != null) {
       stream.cancel("reconnecting", null);
       stream = null;

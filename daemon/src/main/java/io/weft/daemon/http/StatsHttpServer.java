@@ -10,7 +10,6 @@ import io.weft.api.v1.ObjectFilter;
 import io.weft.api.v1.ObjectState;
 import io.weft.api.v1.Projection;
 import io.weft.api.v1.RecentResponse;
-import io.weft.api.v1.SnapshotResponse;
 import io.weft.api.v1.Source;
 import io.weft.daemon.core.ClientSession;
 import io.weft.daemon.core.Command;
@@ -70,7 +69,7 @@ public final class StatsHttpServer implements AutoCloseable {
     private final ClientSession session = new ClientSession("http");
     private final LongAdder overflows = new LongAdder();
     private final byte[] dashboard;
-    private HttpServer server;
+    private volatile HttpServer server;
     private volatile ThreadPoolExecutor pool;
 
     /**
@@ -113,9 +112,10 @@ public final class StatsHttpServer implements AutoCloseable {
         server.start();
     }
 
-    /** The bound address (with the real port). */
+    /** The bound address (with the real port), or null before {@link #start}. Any thread. */
     public InetSocketAddress address() {
-        return server.getAddress();
+        HttpServer s = server;
+        return s == null ? null : s.getAddress();
     }
 
     /** This listener's queue of exchanges, for the queue report. Any thread; empty before start. */
