@@ -29,7 +29,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -158,7 +158,7 @@ final class StatsThroughput {
         // Warm-up round, then the measured one, each on its own stream.
         streamAll(ch, requests.subList(0, Math.max(1, batches / 10)));
         long t0 = System.nanoTime();
-        long applied = streamAll(ch, requests);
+        long applied = streamAll(ch, requests).getApplied();
         long tookNs = System.nanoTime() - t0;
         double rate = (double) batches * batch / (tookNs / 1e9);
         System.out.printf("appends (raw): %,d in %.3f s = %,.0f ops/s (applied %,d)%n", batches * batch,
@@ -171,9 +171,11 @@ final class StatsThroughput {
     }
   }
 
-  private static long streamAll(ManagedChannel ch, List<RecordRequest> requests) throws InterruptedException {
+  /** Streams the batches and returns the last ack (the one covering the last batch, if it came). */
+  private static RecordResponse streamAll(ManagedChannel ch, List<RecordRequest> requests)
+      throws InterruptedException {
     CountDownLatch done = new CountDownLatch(1);
-    AtomicLong applied = new AtomicLong();
+    AtomicReference<RecordResponse> lastAck = new AtomicReference<>(RecordResponse.getDefaultInstance());
     long last = requests.get(requests.size() - 1).getBatchSeq();
     Thread sender = Thread.currentThread();
     ClientCallStreamObserver<RecordRequest>[] call = new ClientCallStreamObserver[1];
@@ -186,7 +188,7 @@ final class StatsThroughput {
 
       @Override
       public void onNext(RecordResponse r) {
-        applied.set(r.getApplied());
+        lastAck.set(r);
         if (r.getLastBatchSeq() >= last) {
           done.countDown();
         }
@@ -210,7 +212,7 @@ final class StatsThroughput {
     }
     done.await(120, TimeUnit.SECONDS);
     call[0].onCompleted();
-    return applied.get();
+    return lastAck.get();
   }
 
   private List<Figure> snapshot() throws Exception {
@@ -253,7 +255,8 @@ final class StatsThroughput {
           requests.add(RecordRequest.newBuilder().setBatchSeq(seq)
               .addAllOps(ops.subList(from, Math.min(ops.size(), from + 4096))).build());
         }
-        require(streamAll(ch, requests) == ops.size(), "snapshot data applied in weftd");
+        RecordResponse ack = streamAll(ch, requests);
+        require(ack.getApplied() == ops.size(), "snapshot data applied in weftd: " + ack);
         StatsServiceGrpc.StatsServiceBlockingStub stub = StatsServiceGrpc.newBlockingStub(ch);
         SnapshotRequest req = SnapshotRequest.newBuilder().addNamespaces("bench").build();
         double[] rpc = new double[snapshots];
