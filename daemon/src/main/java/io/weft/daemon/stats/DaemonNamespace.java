@@ -82,6 +82,14 @@ public final class DaemonNamespace {
         set(reg, "Stats Ops Rejected", num(engine.opsRejected()), nowNs);
         set(reg, "Stats Ops Disabled", num(engine.opsDisabled()), nowNs);
         set(reg, "Stats Values", num(reg.values()), nowNs);
+        set(reg, "Sketched Events", num(engine.sketches().events()), nowNs);
+        set(reg, "Sketched Keys", num(engine.sketches().keyCount()), nowNs);
+        RecentEvents recent = engine.recent();
+        if (recent != null) {
+            set(reg, "Recent Keys", num(recent.keyCount()), nowNs);
+            set(reg, "Recent Evictions", num(recent.evictions()), nowNs);
+            set(reg, "Recent Summarised", num(recent.summarised()), nowNs);
+        }
 
         apply(reg, StatsOp.newBuilder().setNamespace(NAME)
                 .setRemove(RemoveOp.newBuilder().setPath(StatsPath.newBuilder().setKey(QUEUES))).build(), nowNs);

@@ -58,11 +58,6 @@ public final class Expression {
         return text;
     }
 
-    /** True when it uses {@code rate()}, so its scope keeps rate state. */
-    boolean usesRate() {
-        return root.usesRate();
-    }
-
     /**
      * Evaluates against a scope.
      *
@@ -85,10 +80,6 @@ public final class Expression {
 
     private interface Node {
         double eval(EvalScope s);
-
-        default boolean usesRate() {
-            return false;
-        }
     }
 
     private record Num(double value) implements Node {
@@ -109,11 +100,6 @@ public final class Expression {
         @Override
         public double eval(EvalScope s) {
             return -inner.eval(s);
-        }
-
-        @Override
-        public boolean usesRate() {
-            return inner.usesRate();
         }
     }
 
@@ -142,10 +128,6 @@ public final class Expression {
             }
         }
 
-        @Override
-        public boolean usesRate() {
-            return left.usesRate() || right.usesRate();
-        }
     }
 
     private record Call(String function, List<String> args) implements Node {
@@ -172,11 +154,6 @@ public final class Expression {
                     }
                     return function.equals("avg") ? a.sum / a.n : function.equals("min") ? a.min : a.max;
             }
-        }
-
-        @Override
-        public boolean usesRate() {
-            return function.equals("rate");
         }
     }
 

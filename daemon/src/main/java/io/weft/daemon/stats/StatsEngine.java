@@ -47,11 +47,6 @@ public final class StatsEngine {
         registry.onEnabledChange(this::notifyWatchers);
     }
 
-    /** The registry (broker thread only). */
-    public StatsRegistry registry() {
-        return registry;
-    }
-
     /** Applies a checked batch and tells its listener. */
     public void record(StatsBatch batch) {
         long nowNs = clock.nanoTime();
@@ -175,10 +170,5 @@ public final class StatsEngine {
     /** Ops refused so far (invalid, conflicting or over a bound). */
     public long opsRejected() {
         return opsRejected;
-    }
-
-    /** WatchEnabled streams now (including ones cancelled since the last change). */
-    public int enabledWatchers() {
-        return watchers.size();
     }
 }

@@ -59,19 +59,9 @@ public final class StatsRegistry {
         return values;
     }
 
-    /** Namespaces now. */
-    public int namespaceCount() {
-        return namespaces.size();
-    }
-
     /** Ops refused so far because a bound was reached. */
     public long rejectedFull() {
         return opsRejectedFull;
-    }
-
-    /** The limits in force. */
-    public StatsLimits limits() {
-        return limits;
     }
 
     /** True when the namespace collects (absent namespaces do: they are created on first use). */

@@ -62,6 +62,14 @@ class SketchRecentIT {
             assertEquals("10.0.0.1", sketch.getFields(0).getTop(0).getItem());
             assertTrue(sketch.getFields(0).getTopCount() <= 3);
 
+            io.weft.api.v1.SnapshotResponse snap = io.weft.api.v1.StatsServiceGrpc.newBlockingStub(weftd.channel())
+                    .snapshot(io.weft.api.v1.SnapshotRequest.newBuilder().addNamespaces("weftd").build());
+            com.google.protobuf.Struct w = snap.getNamespaces().getFieldsOrThrow("weftd").getStructValue();
+            assertEquals(300.0, w.getFieldsOrThrow("Sketched Events").getNumberValue());
+            assertEquals(2.0, w.getFieldsOrThrow("Sketched Keys").getNumberValue());
+            assertEquals(2.0, w.getFieldsOrThrow("Recent Keys").getNumberValue());
+            assertEquals(0.0, w.getFieldsOrThrow("Recent Evictions").getNumberValue());
+
             StatusRuntimeException bad = assertThrows(StatusRuntimeException.class,
                     () -> view.sketch(SketchRequest.newBuilder().addRoutingKeys("shop..x").build()));
             assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
