@@ -16,6 +16,9 @@ interface Backlog {
     /** Moves events from the publisher's queue into the backlog; returns how many it took. */
     int take(SpscArrayQueue<SinkEvent> queue, int limit) throws IOException;
 
+    /** True when {@link #take} can take more now. */
+    boolean hasRoom();
+
     /** The next event to publish, or null when all were published. */
     BusEvent peek() throws IOException;
 

@@ -50,6 +50,7 @@ public final class BusPublisher implements EventSink {
     private static final long IDLE_PARK_NS = 100_000_000L;
     private static final long RECOVERED_AFTER_NS = 1_000_000_000L;
     private static final int CLOSE_TIMEOUT_MS = 1_000;
+    private static final long ERROR_BACKOFF_NS = 1_000_000_000L;
 
     private final BusSettings settings;
     private final String host;
@@ -197,8 +198,11 @@ public final class BusPublisher implements EventSink {
                 if (channel != null && !blocked) {
                     work += publish();
                 }
-            } catch (IOException e) {
-                LOG.warning("msg=\"bus publisher error\" error=" + LogFormat.quote(String.valueOf(e.getMessage())));
+            } catch (IOException | RuntimeException e) {
+                // Whatever broke, the connection starts over after a back-off; the thread goes on.
+                LOG.warning("msg=\"bus publisher error; reconnecting\" error=" + LogFormat.quote(String.valueOf(e)));
+                disconnect("error: " + e);
+                nextConnectNs = System.nanoTime() + Math.max(connector.backoffNs(), ERROR_BACKOFF_NS);
             }
             publishStatus(nowNs);
             if (!running && (finished() || System.nanoTime() - stopDeadlineNs >= 0)) {
@@ -206,7 +210,8 @@ public final class BusPublisher implements EventSink {
             }
             if (work == 0) {
                 sleeping = true;
-                if (queue.isEmpty() && confirms.isEmpty()) {
+                // A queue the backlog has no room for is no reason to stay awake: a confirm frees room.
+                if (confirms.isEmpty() && (queue.isEmpty() || !backlog.hasRoom())) {
                     LockSupport.parkNanos(channel == null ? Math.min(IDLE_PARK_NS, connector.backoffNs() + 1) : IDLE_PARK_NS);
                 }
                 sleeping = false;

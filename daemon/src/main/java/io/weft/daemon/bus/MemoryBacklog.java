@@ -43,6 +43,11 @@ final class MemoryBacklog implements Backlog {
     }
 
     @Override
+    public boolean hasRoom() {
+        return tail - head < ring.length;
+    }
+
+    @Override
     public BusEvent peek() {
         if (peeked == null && send < tail) {
             peeked = Backlog.toBusEvent(ring[(int) (send & mask)]);

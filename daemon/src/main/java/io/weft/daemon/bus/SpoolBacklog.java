@@ -60,6 +60,11 @@ final class SpoolBacklog implements Backlog {
     }
 
     @Override
+    public boolean hasRoom() {
+        return true; // a full spool drops (and counts) instead
+    }
+
+    @Override
     public BusEvent peek() throws IOException {
         while (peeked == null) {
             byte[] record = spool.readNext();

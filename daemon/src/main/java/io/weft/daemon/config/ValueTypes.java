@@ -25,7 +25,8 @@ public final class ValueTypes {
     private static final Pattern MODE = Pattern.compile("0?[0-7]{3}");
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?");
     private static final Pattern TOPIC_PATTERN = Pattern.compile("([A-Za-z0-9_-]+|\\*|#)(\\.([A-Za-z0-9_-]+|\\*|#))*");
-    private static final Pattern EXCHANGE = Pattern.compile("[A-Za-z0-9._:-]{1,255}");
+    /** An exchange name; "amq." names are RabbitMQ's own. */
+    private static final Pattern EXCHANGE = Pattern.compile("(?!amq\\.)[A-Za-z0-9._:-]{1,255}");
     private static final Pattern DAEMON_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}");
 
     /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
@@ -430,12 +431,16 @@ public final class ValueTypes {
      * @return the type
      */
     public static ValueType<String> daemonId() {
+        return name(DAEMON_ID, "expected letters, digits, '.', '_' or '-' (at most 253, starting with a letter or digit)");
+    }
+
+    /** A text matching {@code pattern}; {@code expected} says what is accepted. */
+    private static ValueType<String> name(Pattern pattern, String expected) {
         return new ValueType<>() {
             @Override
             public String parse(String raw) {
-                if (!DAEMON_ID.matcher(raw).matches()) {
-                    throw new IllegalArgumentException(
-                            "expected letters, digits, '.', '_' or '-' (at most 253, starting with a letter or digit)");
+                if (!pattern.matcher(raw).matches()) {
+                    throw new IllegalArgumentException(expected);
                 }
                 return raw;
             }
@@ -531,26 +536,7 @@ public final class ValueTypes {
      * @return the type
      */
     public static ValueType<String> exchangeName() {
-        return new ValueType<>() {
-            @Override
-            public String parse(String raw) {
-                if (!EXCHANGE.matcher(raw).matches() || raw.startsWith("amq.")) {
-                    throw new IllegalArgumentException(
-                            "expected letters, digits, '.', '_', ':' or '-' (1 to 255), not starting with \"amq.\"");
-                }
-                return raw;
-            }
-
-            @Override
-            public String format(String v) {
-                return v;
-            }
-
-            @Override
-            public String describe() {
-                return "exchange name";
-            }
-        };
+        return name(EXCHANGE, "expected letters, digits, '.', '_', ':' or '-' (1 to 255), not starting with \"amq.\"");
     }
 
     /**

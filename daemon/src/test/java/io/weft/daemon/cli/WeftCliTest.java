@@ -27,6 +27,7 @@ import io.weft.api.v1.ListObjectsResponse;
 import io.weft.api.v1.ObjectFilter;
 import io.weft.api.v1.ObjectState;
 import io.weft.api.v1.Projection;
+import io.weft.api.v1.Source;
 import io.weft.api.v1.ViewServiceGrpc;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -126,7 +127,7 @@ class WeftCliTest {
         assertEquals(0, run("get", "o1", "-k", "n", "-p"));
         assertEquals("{\n  \"n\": 1\n}\n", out.toString());
         assertEquals(GetObjectRequest.newBuilder().setId("o1").setProjection(Projection.newBuilder().addKeys("n"))
-                .build(), view.gets.get(0));
+                .setSource(Source.SOURCE_LOCAL).build(), view.gets.get(0));
     }
 
     @Test

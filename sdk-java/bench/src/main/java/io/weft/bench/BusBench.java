@@ -220,7 +220,9 @@ final class BusBench {
         Weft weft = Weft.builder().address(d.target()).build()) {
       Proc proc = new Proc(d.pid());
       AtomicLong peak = new AtomicLong(proc.rssBytes());
+      double[] cpu = {Double.NaN};
       Rabbit.stopApp();
+      long ticks0 = proc.cpuTicks();
       try {
         long end = System.nanoTime() + outage.toNanos();
         paced(5_000, (int) (outage.toSeconds() * 5_000), i -> {
@@ -237,14 +239,16 @@ final class BusBench {
           LockSupport.parkNanos(end - System.nanoTime());
         }
         peak.accumulateAndGet(proc.rssBytes(), Math::max);
+        cpu[0] = 100.0 * (proc.cpuTicks() - ticks0) / Proc.ticksPerSecond() / outage.toSeconds();
       } finally {
         Rabbit.startApp();
       }
       QueueInfo bus = busQueue(d);
-      String note = policy.equals("drop")
+      String note = (policy.equals("drop")
           ? String.format("%d dropped (counted), queue %d", bus.getDropsOrThrow("full"), bus.getCapacity())
           : String.format("spool %.1f MiB on disk, %d dropped", bus.getCountersOrThrow("spool_bytes") / MIB,
-              bus.getDropsOrThrow("full") + bus.getDropsOrThrow("spool_full"));
+              bus.getDropsOrThrow("full") + bus.getDropsOrThrow("spool_full")))
+          + String.format("; weftd CPU %.0f %% of a core", cpu[0]);
       double mib = peak.get() / MIB;
       System.out.printf("outage %s: peak RSS %.0f MiB over %d s at 5000 ev/s; %s%n", policy, mib, outage.toSeconds(), note);
       return new Figure("bus: weftd RSS, " + outage.toSeconds() + " s outage, " + policy, mib, "MiB",

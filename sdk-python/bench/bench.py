@@ -1,0 +1,243 @@
+"""Benchmarks of the Python SDK against a real weftd (not part of the tests).
+
+    sdk-python/bench/run            # or: .venv/bin/python bench/bench.py [--quick]
+
+Prints, in one run:
+  set   the median cost of ``ctx.x = v`` on a connected client (every call on the accepted
+        path: the buffer is flushed between samples and the run fails if anything was
+        dropped), beside the median cost of ``logging.Logger.debug("x=%s", v)`` with a handler
+        attached and enabled (StreamHandler with a formatter, writing to /dev/null) as the
+        baseline, and their ratio (target: <= 3 us and ratio <= 1.0). A NullHandler figure
+        is printed too, for orientation.
+  e2e   events/s from one Python process through weftd: OBJECTS x 10 events (BORN, 8 sets,
+        FINISHED) published from the main thread with the default client settings (but a
+        buffer that holds them all), timed until ``flush()`` reports that weftd has every one
+        (target >= 100,000/s); the daemon's counters confirm the count. Beside it, the CPU time
+        the process spent per event (all its threads), and the baseline: a raw gRPC client
+        (generated classes, requests serialized before the clock starts) streaming the same
+        events in batches of the same size to the same daemon, timed until weftd acknowledges
+        a flush after the last batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+
+import weft  # noqa: E402
+from weft._client import DEFAULT_MAX_BATCH  # noqa: E402
+from conftest import Weftd  # noqa: E402  (the test fixture's daemon launcher)
+from weft._gen.weft.v1 import (  # noqa: E402
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    context_service_pb2,
+    types_pb2,
+)
+
+import grpc  # noqa: E402
+
+
+def per_call_samples(fn, samples: int, calls: int, between=None) -> list:
+    """Seconds per call: ``samples`` timings of ``calls`` consecutive calls each."""
+    out = []
+    perf = time.perf_counter
+    for _ in range(samples):
+        t0 = perf()
+        fn(calls)
+        out.append((perf() - t0) / calls)
+        if between is not None:
+            between()
+    return out
+
+
+def bench_set(address: str, samples: int, calls: int) -> dict:
+    client = weft.Client(address)
+    assert client.flush(30), "weftd did not answer a flush"
+    ctx = weft.Context(name="bench.set", client=client)
+
+    def sets(n: int) -> None:
+        for i in range(n):
+            ctx.x = i
+
+    def drain() -> None:
+        if not client.flush(30):
+            raise SystemExit("flush between samples failed")
+
+    per_call_samples(sets, 5, calls, drain)  # warm-up
+    set_samples = per_call_samples(sets, samples, calls, drain)
+    dropped = client.dropped
+    ctx.close()
+    client.close(wait=5)
+    if dropped:
+        raise SystemExit(f"{dropped} events dropped: the set figure would include the drop path")
+
+    def logger_with(handler: logging.Handler) -> logging.Logger:
+        logger = logging.getLogger(f"bench.{type(handler).__name__}")
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        return logger
+
+    devnull = open(os.devnull, "w")
+    stream = logging.StreamHandler(devnull)
+    stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    loggers = {"stream": logger_with(stream), "null": logger_with(logging.NullHandler())}
+    baselines = {}
+    for label, logger in loggers.items():
+        debug = logger.debug
+
+        def logs(n: int, debug=debug) -> None:
+            for i in range(n):
+                debug("x=%s", i)
+
+        per_call_samples(logs, 5, calls)
+        baselines[label] = statistics.median(per_call_samples(logs, samples, calls))
+    devnull.close()
+    return {"set": statistics.median(set_samples), **baselines}
+
+
+def daemon_counters(address: str) -> dict:
+    with grpc.insecure_channel(address) as channel:
+        info = admin_service_pb2_grpc.AdminServiceStub(channel).Info(admin_service_pb2.InfoRequest(), timeout=10)
+        return dict(info.counters)
+
+
+def bench_e2e(address: str, objects: int) -> dict:
+    events = objects * 10
+    client = weft.Client(address, buffer_size=events)
+    assert client.flush(30), "weftd did not answer a flush"
+    before = daemon_counters(address)
+    Context = weft.Context
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    for i in range(objects):
+        ctx = Context(name="bench.e2e", client=client)
+        ctx.a = i
+        ctx.b = "some text"
+        ctx.c = i * 0.5
+        ctx.d = True
+        ctx.e = i
+        ctx.f = "more"
+        ctx.g = i
+        ctx.h = None
+        ctx.close()
+    published = time.perf_counter() - t0
+    complete = client.flush(120)
+    elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
+    # weftd publishes its counters periodically: read them until they show every event, or
+    # stop changing for a second (then the difference is reported as lost).
+    applied, last_change = -1, time.monotonic()
+    while time.monotonic() - last_change < 1.0:
+        now = daemon_counters(address).get("events_applied", 0) - before.get("events_applied", 0)
+        if now != applied:
+            applied, last_change = now, time.monotonic()
+        if applied >= events:
+            break
+        time.sleep(0.05)
+    result = {
+        "events": events,
+        "publish_s": published,
+        "elapsed_s": elapsed,
+        "rate": events / elapsed,
+        "cpu_per_event": cpu / events,
+        "complete": complete,
+        "applied": applied,
+        "dropped": client.dropped,
+        "dropped_by_daemon": client.dropped_by_daemon,
+        "rejected": client.rejected,
+    }
+    client.close()
+    return result
+
+
+def bench_raw(address: str, objects: int, batch: int, tag: str) -> dict:
+    """The same events as bench_e2e through a bare gRPC stream of pre-serialized requests."""
+    events = []
+    for i in range(objects):
+        oid = f"raw-{tag}-{i:08d}"
+        values = [("a", i), ("b", "some text"), ("c", i * 0.5), ("d", True), ("e", i), ("f", "more"), ("g", i), ("h", None)]
+        kinds = [types_pb2.EVENT_KIND_BORN] + [types_pb2.EVENT_KIND_UPDATE] * 8 + [types_pb2.EVENT_KIND_FINISHED]
+        for seq, kind in enumerate(kinds, 1):
+            e = types_pb2.ContextEvent(id=oid, routing_key="bench.raw", kind=kind, seq=seq, time_unix_nanos=time.time_ns())
+            if 1 < seq < 10:
+                e.fields.update(dict([values[seq - 2]]))
+            events.append(e)
+    requests = []
+    for n, start in enumerate(range(0, len(events), batch), 1):
+        requests.append(context_service_pb2.PublishRequest(client_id=f"raw-{tag}" if n == 1 else "", batch_seq=n, events=events[start:start + batch]))
+    requests.append(context_service_pb2.PublishRequest(batch_seq=len(requests), flush_token=1))
+    payloads = [r.SerializeToString() for r in requests]
+    with grpc.insecure_channel(address) as channel:
+        publish = channel.stream_stream(
+            "/weft.v1.ContextService/Publish",
+            request_serializer=None,
+            response_deserializer=context_service_pb2.PublishResponse.FromString,
+        )
+        t0 = time.perf_counter()
+        for response in publish(iter(payloads)):
+            if response.flushed_token == 1:
+                break
+        elapsed = time.perf_counter() - t0
+    return {"events": len(events), "elapsed_s": elapsed, "rate": len(events) / elapsed, "complete": response.flush_complete}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run (figures not comparable)")
+    parser.add_argument("--rounds", type=int, default=3, help="e2e rounds, each followed by a raw round (default 3)")
+    args = parser.parse_args()
+    samples, calls, objects = (20, 1000, 5_000) if args.quick else (200, 2000, 50_000)
+
+    load_before = os.getloadavg()[0]
+    daemon = Weftd().start()
+    rounds = []
+    try:
+        s = bench_set(daemon.address, samples, calls)  # also warms weftd up
+        for n in range(args.rounds):
+            e = bench_e2e(daemon.address, objects)
+            r = bench_raw(daemon.address, objects, DEFAULT_MAX_BATCH, str(n))
+            rounds.append((e, r))
+            print(f"e2e round {n + 1}: SDK {e['rate']:,.0f} events/s (CPU {e['cpu_per_event'] * 1e6:.2f} us/event),"
+                  f" raw gRPC {r['rate']:,.0f} events/s", flush=True)
+    finally:
+        daemon.cleanup()
+
+    ratio = s["set"] / s["stream"]
+    print(f"python {sys.version.split()[0]}, weft {weft.__version__}, {os.cpu_count()} cores, load average"
+          f" {load_before:.1f} before / {os.getloadavg()[0]:.1f} after (other processes share the cores);"
+          f" set: {samples} samples x {calls} calls; e2e: {args.rounds} rounds of {objects} objects x 10 events")
+    print(f"set  ctx.x = v                           median {s['set'] * 1e6:7.2f} us   (target <= 3 us)")
+    print(f"     Logger.debug, StreamHandler+format   median {s['stream'] * 1e6:7.2f} us   (baseline)")
+    print(f"     Logger.debug, NullHandler            median {s['null'] * 1e6:7.2f} us   (orientation)")
+    print(f"     ratio set / baseline                        {ratio:7.2f}      (target <= 1.0)")
+    for n, (e, r) in enumerate(rounds, 1):
+        print(f"e2e  round {n}: {e['events']} events in {e['elapsed_s']:.2f} s (publish calls {e['publish_s']:.2f} s)"
+              f" = {e['rate']:,.0f} events/s; flush complete {e['complete']}; daemon applied {e['applied']};"
+              f" dropped SDK {e['dropped']} / daemon {e['dropped_by_daemon']}; rejected {e['rejected']};"
+              f" CPU {e['cpu_per_event'] * 1e6:.2f} us/event;"
+              f" raw {r['rate']:,.0f} events/s (flush complete {r['complete']}); SDK/raw {e['rate'] / r['rate']:.2f}")
+    rates = sorted(e["rate"] for e, _ in rounds)
+    raw_rates = sorted(r["rate"] for _, r in rounds)
+    cpu = statistics.median(e["cpu_per_event"] for e, _ in rounds)
+    lost = sum(e["events"] - e["applied"] for e, _ in rounds)
+    best, median = rates[-1], statistics.median(rates)
+    print("summary:")
+    print(f"  set cost      {s['set'] * 1e6:.2f} us                      {'pass' if s['set'] <= 3e-6 else 'short'}")
+    print(f"  set/baseline  {ratio:.2f}                         {'pass' if ratio <= 1.0 else 'short'}")
+    verdict = "FLAGGED" if lost else ("pass" if median >= 100_000 else "short")
+    print(f"  e2e           median {median:,.0f} events/s, best {best:,.0f}   {verdict}"
+          f"{f' ({lost} events lost)' if lost else ''}")
+    print(f"  e2e/raw       median {median / statistics.median(raw_rates):.2f} (raw median {statistics.median(raw_rates):,.0f} events/s)")
+    print(f"  CPU per event {cpu * 1e6:.2f} us (= {1 / cpu:,.0f} events per CPU-second of the SDK process)")
+
+
+if __name__ == "__main__":
+    main()
