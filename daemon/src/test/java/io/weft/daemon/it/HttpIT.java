@@ -53,9 +53,9 @@ class HttpIT {
         ops.add(op("My Stuff").setSet(SetOp.newBuilder().setPath(path("Cache \"hot\""))
                 .setValue(Value.newBuilder().setBoolValue(true))).build());
         ops.add(op("My Stuff").setPut(PutOp.newBuilder().setCollection("Table Statistics").setRecordKey("widgets")
-                .setRecord(Api.fields(Map.of("Rows", 1300000, "Inserts", 400)))).build());
+                .setRecord(ordered("Rows", 1300000, "Inserts", 400))).build());
         ops.add(op("My Stuff").setPut(PutOp.newBuilder().setCollection("Table Statistics").setRecordKey("froobles")
-                .setRecord(Api.fields(Map.of("Rows", 7845, "Inserts", 0)))).build());
+                .setRecord(ordered("Rows", 7845, "Inserts", 0))).build());
         ops.add(op("My Stuff").setAppend(AppendOp.newBuilder().setCollection("Slow Queries")
                 .setRecord(Api.fields(Map.of("Query", "SELECT * FROM widgets;", "Processing Time", 47.84)))).build());
         ops.add(op("My Stuff").setDerive(DeriveOp.newBuilder().setKey("Total Rows")
@@ -71,6 +71,14 @@ class HttpIT {
                     .setKind(EventKind.EVENT_KIND_BORN).setFields(Api.fields(Map.of("url", "/cart/" + i))));
         }
         ContextServiceGrpc.newBlockingStub(weftd.channel()).publishEvents(events.build());
+    }
+
+    /** A record whose values keep this order (the dashboard's columns follow it). */
+    private static com.google.protobuf.Struct ordered(String k1, double v1, String k2, double v2) {
+        return com.google.protobuf.Struct.newBuilder()
+                .putFields(k1, Value.newBuilder().setNumberValue(v1).build())
+                .putFields(k2, Value.newBuilder().setNumberValue(v2).build())
+                .build();
     }
 
     private static StatsOp.Builder op(String ns) {
