@@ -7,6 +7,7 @@ import io.weft.daemon.config.BuildInfo;
 import io.weft.daemon.config.ConfigException;
 import io.weft.daemon.config.DaemonOptions;
 import io.weft.daemon.config.HostPort;
+import io.weft.daemon.config.Settings;
 import io.weft.daemon.config.WeftConfig;
 import io.weft.daemon.core.BrokerAgent;
 import io.weft.daemon.core.BrokerIdleStrategy;
@@ -53,6 +54,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.agrona.concurrent.AgentRunner;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * weftd: wires the broker, the sinks and the gRPC listeners together, prints one {@code msg=ready}
@@ -125,25 +127,42 @@ public final class Weftd {
         Logs.configure(config.logLevel().configName());
         options.warnings().forEach(w -> LOG.warning("msg=" + LogFormat.quote(w)));
         Weftd weftd = new Weftd(config);
+        SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
+        String readyLine;
         try {
-            weftd.start();
+            readyLine = weftd.start();
         } catch (IOException | UncheckedIOException e) {
             LOG.severe("msg=\"cannot start\" error=" + LogFormat.quote(e.getMessage()));
             weftd.stopNow();
             System.exit(1);
             return;
         }
-        Reloader reloader = new Reloader(args, System::getenv, config);
+        Reloader reloader = new Reloader(args, System::getenv, config)
+                .on(Settings.LOG_LEVEL, level -> Logs.setLevel(level.configName()))
+                .requireEveryReloadableHandled();
         // sun.misc.Signal (module jdk.unsupported) is the JDK's only way to catch SIGHUP.
-        Signal.handle(new Signal("HUP"), sig -> reloader.reload());
+        SignalHandler before = Signal.handle(new Signal("HUP"), sig -> {
+            systemd.reloading();
+            reloader.reload();
+            systemd.ready(weftd.status());
+        });
+        if (before == SignalHandler.SIG_IGN) {
+            // The JVM leaves a signal that was ignored when it started (nohup) ignored.
+            LOG.warning("msg=\"SIGHUP is ignored by the process that started weftd (nohup?): no reload on SIGHUP\"");
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            systemd.stopping(config.drainGrace().plus(SystemdNotifier.STOP_MARGIN));
             weftd.drainAndStop(config.drainGrace());
             // Exit 0 after a clean drain: a JVM ending on SIGTERM would otherwise report 143.
             Runtime.getRuntime().halt(0);
         }, "weft-shutdown"));
+        // Only now, with the handlers in place: tools and systemd may signal as soon as they hear it.
+        LOG.info(readyLine);
+        systemd.ready(weftd.status());
     }
 
-    private void start() throws IOException {
+    /** Starts every part; returns the {@code msg=ready} line, for main to print once signals are handled. */
+    private String start() throws IOException {
         for (EventSink s : sinks) {
             s.start();
         }
@@ -205,7 +224,7 @@ public final class Weftd {
             ready.append(" bus_exchange=").append(config.busExchange())
                     .append(" bus_policy=").append(config.busPolicy().name().toLowerCase(Locale.ROOT));
         }
-        LOG.info(ready.toString());
+        return ready.toString();
     }
 
     /**
@@ -256,6 +275,11 @@ public final class Weftd {
         if (http != null) {
             http.close();
         }
+    }
+
+    /** One line for {@code systemctl status}: the listeners. */
+    private String status() {
+        return "serving on " + String.join(" ", listenAddresses().stream().map(ListenAddress::getAddress).toList());
     }
 
     private List<ListenAddress> listenAddresses() {

@@ -30,6 +30,8 @@ public final class DaemonOptions {
         PRINT,
         /** {@code --help} / {@code -h}: list every flag and setting. */
         HELP,
+        /** {@code --print-config-reference}: print the configuration reference (Markdown). */
+        REFERENCE,
         /** {@code --version}. */
         VERSION
     }
@@ -47,9 +49,10 @@ public final class DaemonOptions {
     }
 
     /**
-     * Parses the command line and, except for {@code --help} and {@code --version}, loads
+     * Parses the command line and, except for {@code --help}, {@code --version} and
+     * {@code --print-config-reference}, loads
      * the configuration. {@code --help} wins over {@code --version}, which wins over
-     * {@code --check-config}, which wins over {@code --print-config}.
+     * {@code --print-config-reference}, then {@code --check-config}, then {@code --print-config}.
      *
      * @param args command-line arguments
      * @param env the environment
@@ -64,6 +67,8 @@ public final class DaemonOptions {
                 return new DaemonOptions(action, null, help());
             case VERSION:
                 return new DaemonOptions(action, null, "weftd " + BuildInfo.version() + "\n");
+            case REFERENCE:
+                return new DaemonOptions(action, null, ConfigReference.markdown());
             default:
                 break;
         }
@@ -86,6 +91,8 @@ public final class DaemonOptions {
             return Action.HELP;
         } else if (list.contains("--version")) {
             return Action.VERSION;
+        } else if (list.contains("--print-config-reference")) {
+            return Action.REFERENCE;
         } else if (list.contains("--check-config")) {
             return Action.CHECK;
         } else if (list.contains("--print-config")) {
@@ -99,7 +106,7 @@ public final class DaemonOptions {
         return action;
     }
 
-    /** The configuration; null for {@link Action#HELP} and {@link Action#VERSION}. */
+    /** The configuration; null for {@link Action#HELP}, {@link Action#VERSION} and {@link Action#REFERENCE}. */
     public WeftConfig config() {
         return config;
     }
@@ -122,7 +129,8 @@ public final class DaemonOptions {
     /** The {@code --help} text: every flag, then every setting with its default, variable and meaning. */
     static String help() {
         StringBuilder out = new StringBuilder();
-        out.append("Usage: weftd [--config=PATH] [--KEY=VALUE]... [--check-config | --print-config | --help | --version]\n\n");
+        out.append("Usage: weftd [--config=PATH] [--KEY=VALUE]...\n"
+                + "       [--check-config | --print-config | --print-config-reference | --help | --version]\n\n");
         wrap(out, "", "weftd is the Weft sidecar daemon: it collates context deltas from local clients and serves"
                 + " them back over gRPC, on a unix socket and on a local TCP port.");
         out.append("\nOptions:\n");
@@ -132,6 +140,8 @@ public final class DaemonOptions {
                 + " error and exit 2");
         option(out, "--print-config", "print the effective configuration as a config file, each value with its"
                 + " source, and exit");
+        option(out, "--print-config-reference", "print the configuration reference (every setting with its"
+                + " default, environment variable, whether SIGHUP reloads it and its meaning) as Markdown, and exit");
         option(out, "-h, --help", "print this help and exit");
         option(out, "--version", "print the version and exit");
         out.append("\nSettings:\n");

@@ -21,15 +21,17 @@ public final class Setting<T> {
     private final Supplier<String> defaultText;
     private final String description;
     private final boolean reloadable;
+    private final boolean computedDefault;
 
     private Setting(String key, ValueType<T> type, Supplier<String> defaultText, String description,
-            boolean reloadable) {
+            boolean reloadable, boolean computedDefault) {
         this.key = key;
         this.env = envNameFor(key);
         this.type = type;
         this.defaultText = defaultText;
         this.description = description;
         this.reloadable = reloadable;
+        this.computedDefault = computedDefault;
     }
 
     /**
@@ -43,7 +45,7 @@ public final class Setting<T> {
      * @return the setting
      */
     static <T> Setting<T> of(String key, ValueType<T> type, String defaultText, String description) {
-        return new Setting<>(key, type, () -> defaultText, description, false);
+        return new Setting<>(key, type, () -> defaultText, description, false, false);
     }
 
     /**
@@ -57,7 +59,7 @@ public final class Setting<T> {
      * @return the setting
      */
     static <T> Setting<T> computed(String key, ValueType<T> type, Supplier<String> defaultText, String description) {
-        return new Setting<>(key, type, defaultText, description, false);
+        return new Setting<>(key, type, defaultText, description, false, true);
     }
 
     /**
@@ -71,7 +73,7 @@ public final class Setting<T> {
      * @return the setting
      */
     static <T> Setting<T> reloadable(String key, ValueType<T> type, String defaultText, String description) {
-        return new Setting<>(key, type, () -> defaultText, description, true);
+        return new Setting<>(key, type, () -> defaultText, description, true, false);
     }
 
     /**
@@ -108,6 +110,11 @@ public final class Setting<T> {
     /** The default as written in a file (computed now for computed defaults). */
     public String defaultText() {
         return defaultText.get();
+    }
+
+    /** True when the default depends on the host (e.g. the host name); its description says how. */
+    public boolean computedDefault() {
+        return computedDefault;
     }
 
     /** One line for {@code --help}. */

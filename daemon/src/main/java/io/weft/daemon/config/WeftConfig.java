@@ -38,7 +38,8 @@ public final class WeftConfig {
             "WEFT_TLS_CERT", "WEFT_TLS_KEY", "WEFT_TLS_CA", "WEFT_PEER_PLAINTEXT");
 
     /** Flags {@link DaemonOptions} acts on; {@link #load} passes over them. */
-    static final Set<String> ACTION_FLAGS = Set.of("--check-config", "--print-config", "--help", "-h", "--version");
+    static final Set<String> ACTION_FLAGS = Set.of("--check-config", "--print-config", "--print-config-reference",
+            "--help", "-h", "--version");
 
     /** The one variable socket resolution reads. */
     private static final String XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR";

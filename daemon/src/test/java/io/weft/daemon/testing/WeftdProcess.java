@@ -84,6 +84,8 @@ public final class WeftdProcess implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().keySet().removeIf(k -> k.startsWith("WEFT_"));
+        // A test run under systemd must not report its daemons to the real service manager.
+        pb.environment().remove("NOTIFY_SOCKET");
         pb.environment().putAll(env);
         process = pb.start();
         awaitReady();
