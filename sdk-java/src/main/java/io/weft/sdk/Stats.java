@@ -325,19 +325,26 @@ public final class Stats implements AutoCloseable {
   }
 
   /**
-   * The stream broke: what it did not acknowledge is counted as lost, and the flushes waiting for it
-   * fail (batch numbers start again on the next stream).
+   * The stream broke: what it did not acknowledge is counted as lost. Waiting flushes fail when
+   * something was lost (it can never be applied); otherwise they wait again, for the next stream
+   * (whose batch numbers start again).
    */
   private void onBroken() {
     long acked = ackedSeq;
+    long lost = 0;
     for (Sent b : unacked) {
       if (b.batchSeq() > acked) {
-        dropped.add(b.ops());
+        lost += b.ops();
       }
     }
+    dropped.add(lost);
     unacked.clear();
     for (WaitingFlush w : waitingFlushes) {
-      w.future().complete(false);
+      if (lost > 0) {
+        w.future().complete(false);
+      } else {
+        flushes.add(w.future());
+      }
     }
     waitingFlushes.clear();
     if (stream != null) {
