@@ -188,7 +188,6 @@ public final class Weftd {
         AdminGrpcService admin = new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors,
                 sessions, replies, otherQueues);
         stats.reportDaemon(new DaemonNamespace(admin::infoNow, admin::queuesNow));
-        inbound.offer(new io.weft.daemon.core.Command.Stats(sessions.unary(), StatsEngine::refreshDaemon));
         List<ServerServiceDefinition> services = List.of(
                 new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
                         .bindWithDepth(limits.depth()),

@@ -75,21 +75,9 @@ public final class StatsEngine {
         batch.listener().onApplied(batch, applied, disabled, refused);
     }
 
-    /**
-     * Reports the daemon itself in namespace {@code weftd} from now on. Any thread, once, at start;
-     * then {@link #refreshDaemon()} on the broker thread creates its counters, so that the first
-     * report's rates count from the start.
-     */
+    /** Reports the daemon itself in namespace {@code weftd} from now on. Any thread, once, at start. */
     public void reportDaemon(DaemonNamespace d) {
         this.daemon = d;
-    }
-
-    /** Writes the daemon's figures into namespace {@code weftd} now. */
-    public void refreshDaemon() {
-        DaemonNamespace d = daemon;
-        if (d != null) {
-            d.refresh(registry, this, clock.nanoTime());
-        }
     }
 
     /** The extrapolated report of every namespace, or of those named. */

@@ -647,11 +647,12 @@ public final class StatsRegistry {
             }
             StatsModel.RateSample r = s.rate;
             if (r == null) {
-                // First report: the counter started at 0 when it was created.
+                // First report: the counter started at 0 when it was created, if that was a window
+                // ago; a counter created (or first written) just now has no rate yet.
                 r = new StatsModel.RateSample();
                 s.rate = r;
                 long span = nowNs - s.createdNs;
-                r.rate = span > 0 ? s.number / (span / 1e9) : 0;
+                r.rate = span >= RATE_WINDOW_NS ? s.number / (span / 1e9) : 0;
                 r.value = s.number;
                 r.atNs = nowNs;
                 return r.rate;

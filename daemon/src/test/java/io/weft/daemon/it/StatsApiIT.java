@@ -263,7 +263,12 @@ class StatsApiIT {
             assertEquals(weftd.output().contains("daemon_id=test-") ? Value.KindCase.STRING_VALUE : null,
                     w.getFieldsOrThrow("Daemon Id").getKindCase());
             assertEquals(Value.KindCase.NUMBER_VALUE, w.getFieldsOrThrow("Events In/s").getKindCase());
-            // rate() measures over at least a second between reports.
+            // rate() measures between reports, over at least a second: events after the first report.
+            io.weft.api.v1.PublishEventsRequest.Builder more = io.weft.api.v1.PublishEventsRequest.newBuilder();
+            for (int i = 0; i < 50; i++) {
+                more.addEvents(Api.event("more-" + i, io.weft.api.v1.EventKind.EVENT_KIND_TRANSIENT, 1));
+            }
+            io.weft.api.v1.ContextServiceGrpc.newBlockingStub(weftd.channel()).publishEvents(more.build());
             Poll.until(() -> ns(stats.snapshot(weftdOnly), "weftd").getFieldsOrThrow("Events In/s").getNumberValue() > 0,
                     () -> "a positive Events In/s");
             for (String k : List.of("Events Out", "Broker Cycle p50 ms", "Broker Cycle p99 ms", "Broker Cycle max ms",

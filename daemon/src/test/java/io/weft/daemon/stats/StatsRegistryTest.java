@@ -185,6 +185,12 @@ class StatsRegistryTest {
         assertEquals(60.0, num(ns(snapshot(), "ns"), "Requests/sec"));
         nowNs += 2 * SECOND;
         assertEquals(0.0, num(ns(snapshot(), "ns"), "Requests/sec"));
+        ok(add("ns", "Fresh", 500));
+        ok(derive("ns", "", "Fresh/sec", "rate(Fresh)"));
+        assertEquals(0.0, num(ns(snapshot(), "ns"), "Fresh/sec"), "created just now: no rate yet");
+        nowNs += 2 * SECOND;
+        ok(add("ns", "Fresh", 100));
+        assertEquals(50.0, num(ns(snapshot(), "ns"), "Fresh/sec"));
     }
 
     @Test
