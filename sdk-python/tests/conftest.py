@@ -1,7 +1,7 @@
 """Fixtures: a real weftd started per test session (and per test where a test needs its own).
 
 The daemon is ``daemon/target/weftd`` (built by ``mvn package``), or ``$WEFTD`` when set. It runs
-in a fresh temp dir with ``WEFT_SOCKET=<tmp>/weftd.sock WEFT_LISTEN=off`` and every other
+in a fresh temp dir with ``WEFT_SOCKET=<tmp>/weftd.sock WEFT_LISTEN=off WEFT_HTTP=off`` and every other
 ``WEFT_*`` variable removed; fixtures return once it printed its ``msg=ready`` line.
 """
 
@@ -59,7 +59,7 @@ class Weftd:
         if not os.access(WEFTD, os.X_OK):
             raise RuntimeError(f"{WEFTD} is missing: build it with 'mvn -DskipTests package' (or set WEFTD)")
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEFT_")}
-        env.update(WEFT_SOCKET=self.socket, WEFT_LISTEN="off", WEFT_DAEMON_ID=self.daemon_id)
+        env.update(WEFT_SOCKET=self.socket, WEFT_LISTEN="off", WEFT_HTTP="off", WEFT_DAEMON_ID=self.daemon_id)
         env.update(self.extra_env)  # a test's own settings win
         self._ready.clear()
         self.proc = subprocess.Popen(

@@ -2,6 +2,7 @@ package io.weft.daemon;
 
 import io.grpc.ServerServiceDefinition;
 import io.weft.api.v1.ListenAddress;
+import io.weft.api.v1.QueueInfo;
 import io.weft.daemon.config.BuildInfo;
 import io.weft.daemon.config.ConfigException;
 import io.weft.daemon.config.DaemonOptions;
@@ -30,7 +31,14 @@ import io.weft.daemon.log.Logs;
 import io.weft.daemon.bus.BusMonitor;
 import io.weft.daemon.bus.BusPublisher;
 import io.weft.daemon.bus.BusSettings;
+import io.weft.daemon.grpc.StatsGrpcService;
+import io.weft.daemon.http.StatsHttpServer;
 import io.weft.daemon.sink.JsonLinesSink;
+import io.weft.daemon.stats.DaemonNamespace;
+import io.weft.daemon.stats.EventSketches;
+import io.weft.daemon.stats.RecentEvents;
+import io.weft.daemon.stats.StatsEngine;
+import io.weft.daemon.stats.StatsOpValidator;
 import io.weft.daemon.grpc.PeerGrpcService;
 import io.weft.daemon.peer.Links;
 import io.weft.daemon.peer.PeerDialer;
@@ -42,6 +50,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,6 +59,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -87,6 +97,9 @@ public final class Weftd {
     private final List<PeerDialer> dialers = new ArrayList<>();
     private PeerListener peerListener;
     private ScheduledExecutorService peerScheduler;
+    private final StatsEngine stats;
+    private volatile StatsHttpServer http;
+    private volatile boolean listenersUp;
 
     private Weftd(WeftConfig config) {
         this.config = config;
@@ -95,7 +108,11 @@ public final class Weftd {
         this.sinks = sinks(config, instanceId);
         BusSettings bus = BusSettings.from(config);
         this.busMonitor = bus.enabled() ? new BusMonitor(bus, config.daemonId(), inbound) : null;
-        this.broker = new BrokerAgent(brokerSettings(config), callSettings(config, epoch), Clock.system(), inbound, sinks);
+        this.stats = new StatsEngine(config.statsLimits(), Clock.system(), System.nanoTime(),
+                new EventSketches(config.sketchFields(), config.sketchMaxKeys()),
+                config.recent() ? new RecentEvents(config.recentKeys(), config.recentEvents(), config.recentEventBytes())
+                        : null);
+        this.broker = new BrokerAgent(brokerSettings(config), callSettings(config, epoch), Clock.system(), inbound, sinks, stats);
         BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
         inbound.onOffer(idle::wake);
         this.runner = new AgentRunner(
@@ -176,6 +193,17 @@ public final class Weftd {
                 instanceId, Clock.system().epochNanos(), System.nanoTime());
         EventLimits limits = new EventLimits(
                 config.limitsEventBytes(), config.limitsDepth(), config.limitsFields(), config.limitsHeaders());
+        http = config.http().isPresent() ? new StatsHttpServer(inbound, () -> listenersUp) : null;
+        List<Supplier<QueueInfo>> otherQueues = new ArrayList<>();
+        if (busMonitor != null) {
+            otherQueues.add(busMonitor::queueInfo);
+        }
+        if (http != null) {
+            otherQueues.add(http::queueInfo);
+        }
+        AdminGrpcService admin = new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors,
+                sessions, replies, otherQueues);
+        stats.reportDaemon(new DaemonNamespace(admin::infoNow, admin::queuesNow));
         List<ServerServiceDefinition> services = List.of(
                 new ContextGrpcService(inbound, sessions, new EventValidator(limits), errors, replies)
                         .bindWithDepth(limits.depth()),
@@ -185,8 +213,9 @@ public final class Weftd {
                         new CallGrpcService.Limits(config.daemonId(), config.callDefaultTimeout().toNanos(),
                                 config.callServeMaxInFlight(), config.callMaxStackBytes()))
                         .bind(limits.depth()),
-                new AdminGrpcService(identity, this::listenAddresses, broker, inbound, sinks, errors, sessions,
-                        replies, busMonitor == null ? List.of() : List.of(busMonitor::queueInfo)).bindService());
+                new StatsGrpcService(inbound, sessions, errors, replies, new StatsOpValidator(config.statsLimits()))
+                        .bindService(),
+                admin.bindService());
         servers.start(
                 socket.orElse(null),
                 config.socketPermissions(),
@@ -194,6 +223,10 @@ public final class Weftd {
                 config.grpcMaxMessageBytes(),
                 services);
         startPeers(version);
+        if (http != null) {
+            http.start(config.http().get().toSocketAddress());
+        }
+        listenersUp = true;
         StringBuilder ready = new StringBuilder("msg=ready daemon_id=")
                 .append(LogFormat.quote(identity.daemonId()))
                 .append(" version=").append(version);
@@ -205,6 +238,9 @@ public final class Weftd {
         }
         if (peerListener != null) {
             ready.append(" peer_listen=").append(hostPort(peerListener.address()));
+        }
+        if (http != null) {
+            ready.append(" http=").append(hostPort(http.address()));
         }
         config.sinkFile().ifPresent(f -> ready.append(" sink_file=").append(LogFormat.quote(f.toString())));
         if (!config.busUrls().isEmpty()) {
@@ -259,6 +295,7 @@ public final class Weftd {
     void drainAndStop(Duration grace) {
         long deadlineNs = System.nanoTime() + grace.toNanos();
         LOG.info("msg=draining grace_ms=" + grace.toMillis() + " inbound_depth=" + inbound.depth());
+        listenersUp = false;
         servers.beginShutdown();
         sessions.beginDrain();
         while (!broker.isDrained() && System.nanoTime() - deadlineNs < 0) {
@@ -273,6 +310,7 @@ public final class Weftd {
             left += s.close(Duration.ofNanos(Math.max(0, deadlineNs - System.nanoTime())));
         }
         servers.close();
+        closeHttp();
         replies.close();
         if (busMonitor != null) {
             busMonitor.close();
@@ -289,9 +327,16 @@ public final class Weftd {
         }
         runner.close();
         servers.close();
+        closeHttp();
         replies.close();
         for (EventSink s : sinks) {
             s.close(Duration.ZERO);
+        }
+    }
+
+    private void closeHttp() {
+        if (http != null) {
+            http.close();
         }
     }
 
@@ -307,6 +352,10 @@ public final class Weftd {
         }
         if (servers.tcpAddress() != null) {
             out.add(ListenAddress.newBuilder().setKind("grpc-tcp").setAddress(hostPort(servers.tcpAddress())).build());
+        }
+        InetSocketAddress httpAddress = http == null ? null : http.address();
+        if (httpAddress != null) {
+            out.add(ListenAddress.newBuilder().setKind("http").setAddress(hostPort(httpAddress)).build());
         }
         return out;
     }

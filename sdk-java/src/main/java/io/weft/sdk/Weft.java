@@ -74,6 +74,11 @@ public final class Weft implements AutoCloseable {
   private final Caller caller;
   private final Set<Server> servers = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final Duration statsInterval;
+  private final int statsQueueCapacity;
+  private final Duration initialBackoff;
+  private final Duration maxBackoff;
+  private volatile Stats stats;
 
   private Weft(Builder b) {
     if (b.channel != null) {
@@ -104,6 +109,10 @@ public final class Weft implements AutoCloseable {
     this.viewsBlocking = ViewServiceGrpc.newBlockingStub(channel);
     this.waitOnClose = b.waitOnClose;
     this.callTimeout = b.callTimeout;
+    this.statsInterval = b.statsInterval;
+    this.statsQueueCapacity = b.statsQueueCapacity;
+    this.initialBackoff = b.initialBackoff;
+    this.maxBackoff = b.maxBackoff;
     this.caller = new Caller(channel, clientId);
     publisher.start();
   }
@@ -156,6 +165,27 @@ public final class Weft implements AutoCloseable {
   /** {@link #flush(Duration)} without blocking: the future completes with its result. */
   public CompletableFuture<Boolean> flushAsync(Duration timeout) {
     return publisher.flush(timeout);
+  }
+
+  /**
+   * This client's statistics: {@code weft.stats().namespace("My Stuff").counter("Hits").increment()}.
+   * Its worker thread starts on the first call.
+   */
+  public Stats stats() {
+    Stats s = stats;
+    if (s == null) {
+      synchronized (this) {
+        s = stats;
+        if (s == null) {
+          s = new Stats(channel, clientId, statsInterval, statsQueueCapacity, initialBackoff, maxBackoff);
+          if (closed.get()) {
+            s.close();
+          }
+          stats = s;
+        }
+      }
+    }
+    return s;
   }
 
   /** Events dropped by this client because its buffer was full (or it was closed). */
@@ -379,6 +409,13 @@ public final class Weft implements AutoCloseable {
     if (!waitOnClose.isZero()) {
       flush(waitOnClose);
     }
+    Stats s;
+    synchronized (this) {
+      s = stats;
+    }
+    if (s != null) {
+      s.close(waitOnClose);
+    }
     publisher.close(Duration.ofSeconds(1));
     servers.forEach(Server::close);
     if (ownsChannel) {
@@ -439,6 +476,8 @@ public final class Weft implements AutoCloseable {
     private Duration initialBackoff = Duration.ofMillis(50);
     private Duration maxBackoff = Duration.ofSeconds(5);
     private Duration callTimeout = Duration.ofSeconds(10);
+    private Duration statsInterval = Duration.ofMillis(100);
+    private int statsQueueCapacity = 10_000;
 
     private Builder() {}
 
@@ -502,6 +541,21 @@ public final class Weft implements AutoCloseable {
     public Builder reconnectBackoff(Duration initial, Duration max) {
       this.initialBackoff = Objects.requireNonNull(initial, "initial");
       this.maxBackoff = Objects.requireNonNull(max, "max");
+      return this;
+    }
+
+    /** How often statistics are sent to weftd (default 100 ms); increments between two sends cost one op. */
+    public Builder statsInterval(Duration interval) {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("statsInterval must be positive");
+      }
+      this.statsInterval = interval;
+      return this;
+    }
+
+    /** Structural stats ops (put, append, remove, derive) queued at most (default 10,000). */
+    public Builder statsQueueCapacity(int ops) {
+      this.statsQueueCapacity = positive(ops, "statsQueueCapacity");
       return this;
     }
 

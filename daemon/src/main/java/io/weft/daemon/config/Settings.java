@@ -214,6 +214,65 @@ public final class Settings {
             "how often the spool is forced to stable storage (0s: after every write); a weftd crash loses nothing"
                     + " written, a power loss at most this much");
 
+    /** The HTTP listener (dashboard, /metrics, /stats.json, /healthz, /readyz). */
+    public static final Setting<Optional<HostPort>> HTTP = Setting.of("http", ValueTypes.hostPortOrOff(),
+            "127.0.0.1:7312", "HTTP listener of the dashboard, /metrics, /stats.json, /healthz and /readyz:"
+                    + " host:port (port 0 = any free port) or \"off\"");
+
+    /** Statistics namespaces kept. */
+    public static final Setting<Integer> STATS_MAX_NAMESPACES = Setting.of("stats.max-namespaces",
+            ValueTypes.integer(1, 100_000), "256", "statistics namespaces kept; ops creating more fail with STATS_FULL");
+
+    /** Entries of one namespace. */
+    public static final Setting<Integer> STATS_MAX_ENTRIES = Setting.of("stats.max-entries",
+            ValueTypes.integer(1, 1_000_000), "1024", "entries of one statistics namespace (STATS_FULL beyond)");
+
+    /** Records of one collection. */
+    public static final Setting<Integer> STATS_MAX_RECORDS = Setting.of("stats.max-records",
+            ValueTypes.integer(1, 10_000_000), "10000",
+            "records of one statistics collection: maps refuse more (STATS_FULL), lists drop their oldest");
+
+    /** Length of a list collection whose appends name none. */
+    public static final Setting<Integer> STATS_LIST_MAX = Setting.of("stats.list-max",
+            ValueTypes.integer(1, 10_000_000), "100",
+            "length of a statistics list when its appends name none; at most stats.max-records");
+
+    /** Stored statistics values in all. */
+    public static final Setting<Integer> STATS_MAX_VALUES = Setting.of("stats.max-values",
+            ValueTypes.integer(1, 100_000_000), "500000",
+            "statistics values stored in all namespaces (about 150 bytes each plus text); STATS_FULL beyond");
+
+    /** Longest statistics string. */
+    public static final Setting<Integer> STATS_MAX_TEXT_BYTES = Setting.of("stats.max-text-bytes",
+            ValueTypes.integer(1, 1 << 20), "1024", "longest string value a statistic may hold");
+
+    /** Event fields sketched. */
+    public static final Setting<List<String>> SKETCH_FIELDS = Setting.of("sketch.fields", ValueTypes.namesOrOff(16),
+            "client_ip,url", "event fields whose values are sketched (count, distinct values, top values), or \"off\"");
+
+    /** Routing keys sketched one by one. */
+    public static final Setting<Integer> SKETCH_MAX_KEYS = Setting.of("sketch.max-keys",
+            ValueTypes.integer(1, 100_000), "1024",
+            "routing keys sketched one by one (count, distinct ids); events of further keys are only counted");
+
+    /** The recent-events cache. */
+    public static final Setting<Boolean> RECENT = Setting.of("recent", ValueTypes.onOff(), "on",
+            "keep the last raw events of the busiest routing keys (ViewService.Recent): on or off");
+
+    /** Routing keys in the recent cache. */
+    public static final Setting<Integer> RECENT_KEYS = Setting.of("recent.keys", ValueTypes.integer(1, 100_000), "512",
+            "routing keys the recent cache keeps (the busiest)");
+
+    /** Events per key in the recent cache. */
+    public static final Setting<Integer> RECENT_EVENTS = Setting.of("recent.events", ValueTypes.integer(1, 10_000),
+            "100", "events the recent cache keeps per routing key");
+
+    /** Size of one cached event. */
+    public static final Setting<Integer> RECENT_EVENT_BYTES = Setting.of("recent.event-bytes",
+            ValueTypes.integer(64, 1 << 20), "512",
+            "an event larger than this (encoded) is cached summarised: strings cut to 64 characters, at most 16"
+                    + " fields, nested values replaced by a note");
+
     /** Calls in flight on this daemon at once. */
     public static final Setting<Integer> CALL_MAX_PENDING = Setting.of("call.max-pending",
             ValueTypes.integer(1, 1 << 24), "65536",
@@ -308,6 +367,9 @@ public final class Settings {
             BUS_URL, BUS_EXCHANGE, BUS_FORMAT, BUS_POLICY, BUS_CAPACITY, BUS_MAX_UNCONFIRMED, BUS_BATCH_MAX_EVENTS,
             BUS_RECONNECT_MAX, BUS_MONITOR_MAX_LENGTH, BUS_FLEET,
             SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES, SPOOL_FSYNC_INTERVAL,
+            HTTP, STATS_MAX_NAMESPACES, STATS_MAX_ENTRIES, STATS_MAX_RECORDS, STATS_LIST_MAX, STATS_MAX_VALUES,
+            STATS_MAX_TEXT_BYTES, SKETCH_FIELDS, SKETCH_MAX_KEYS, RECENT, RECENT_KEYS, RECENT_EVENTS,
+            RECENT_EVENT_BYTES,
             CALL_MAX_PENDING, CALL_SERVE_MAX_IN_FLIGHT, CALL_MAX_SERVERS, CALL_WARN_AFTER, CALL_DEFAULT_TIMEOUT,
             CALL_MAX_STACK_BYTES,
             PEER_LISTEN, PEERS, TLS_CERT, TLS_KEY, TLS_CA, PEER_PLAINTEXT, PEER_HEARTBEAT_INTERVAL, PEER_DEAD_AFTER,

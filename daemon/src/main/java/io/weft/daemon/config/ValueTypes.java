@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -222,6 +224,79 @@ public final class ValueTypes {
             @Override
             public String describe() {
                 return "host:port or off";
+            }
+        };
+    }
+
+    /**
+     * {@code on} or {@code off}.
+     *
+     * @return the type
+     */
+    public static ValueType<Boolean> onOff() {
+        return new ValueType<>() {
+            @Override
+            public Boolean parse(String raw) {
+                if (raw.equals("on")) {
+                    return true;
+                }
+                if (raw.equals("off")) {
+                    return false;
+                }
+                throw new IllegalArgumentException("expected \"on\" or \"off\"");
+            }
+
+            @Override
+            public String format(Boolean v) {
+                return v ? "on" : "off";
+            }
+
+            @Override
+            public String describe() {
+                return "on or off";
+            }
+        };
+    }
+
+    /**
+     * A comma-separated list of field names (1 to 128 characters without control characters or
+     * commas, at most {@code max} of them) or {@code off} for none.
+     *
+     * @param max the most names accepted
+     * @return the type; {@code off} is the empty list
+     */
+    public static ValueType<List<String>> namesOrOff(int max) {
+        return new ValueType<>() {
+            @Override
+            public List<String> parse(String raw) {
+                if (raw.equals("off")) {
+                    return List.of();
+                }
+                List<String> out = new ArrayList<>();
+                for (String part : raw.split(",", -1)) {
+                    String name = part.trim();
+                    if (name.isEmpty() || name.length() > 128 || name.chars().anyMatch(Character::isISOControl)) {
+                        throw new IllegalArgumentException("expected comma-separated names of 1 to 128 characters,"
+                                + " or \"off\"");
+                    }
+                    if (!out.contains(name)) {
+                        out.add(name);
+                    }
+                }
+                if (out.size() > max) {
+                    throw new IllegalArgumentException("at most " + max + " names");
+                }
+                return List.copyOf(out);
+            }
+
+            @Override
+            public String format(List<String> v) {
+                return v.isEmpty() ? "off" : String.join(",", v);
+            }
+
+            @Override
+            public String describe() {
+                return "comma-separated names (at most " + max + ") or off";
             }
         };
     }

@@ -34,7 +34,7 @@ public final class WeftConfig {
      * Variables the design reserves (DESIGN.md section 11) for settings this build does not
      * have yet; they draw a milder warning than a misspelt name.
      */
-    static final Set<String> RESERVED_ENV = Set.of("WEFT_HTTP", "WEFT_PEER_LISTEN", "WEFT_PEERS",
+    static final Set<String> RESERVED_ENV = Set.of("WEFT_PEER_LISTEN", "WEFT_PEERS",
             "WEFT_TLS_CERT", "WEFT_TLS_KEY", "WEFT_TLS_CA", "WEFT_PEER_PLAINTEXT");
 
     /** Flags {@link DaemonOptions} acts on; {@link #load} passes over them. */
@@ -494,6 +494,48 @@ public final class WeftConfig {
     /** {@code sink.file.max-bytes}: size beyond which the file rotates to {@code <file>.1}. */
     public long sinkFileMaxBytes() {
         return get(Settings.SINK_FILE_MAX_BYTES);
+    }
+
+    /** {@code http}: the dashboard and metrics listener, or empty when off. */
+    public Optional<HostPort> http() {
+        return get(Settings.HTTP);
+    }
+
+    /** The {@code stats.*} bounds. */
+    public io.weft.daemon.stats.StatsLimits statsLimits() {
+        return new io.weft.daemon.stats.StatsLimits(get(Settings.STATS_MAX_NAMESPACES), get(Settings.STATS_MAX_ENTRIES),
+                get(Settings.STATS_MAX_RECORDS), Math.min(get(Settings.STATS_LIST_MAX), get(Settings.STATS_MAX_RECORDS)),
+                get(Settings.STATS_MAX_VALUES), get(Settings.STATS_MAX_TEXT_BYTES));
+    }
+
+    /** {@code sketch.fields}: event fields sketched (empty when off). */
+    public List<String> sketchFields() {
+        return get(Settings.SKETCH_FIELDS);
+    }
+
+    /** {@code sketch.max-keys}: routing keys sketched one by one. */
+    public int sketchMaxKeys() {
+        return get(Settings.SKETCH_MAX_KEYS);
+    }
+
+    /** {@code recent}: whether the recent-events cache is on. */
+    public boolean recent() {
+        return get(Settings.RECENT);
+    }
+
+    /** {@code recent.keys}: routing keys in the recent cache. */
+    public int recentKeys() {
+        return get(Settings.RECENT_KEYS);
+    }
+
+    /** {@code recent.events}: events per routing key in the recent cache. */
+    public int recentEvents() {
+        return get(Settings.RECENT_EVENTS);
+    }
+
+    /** {@code recent.event-bytes}: larger events are cached summarised. */
+    public int recentEventBytes() {
+        return get(Settings.RECENT_EVENT_BYTES);
     }
 
     /** {@code bus.url}: the RabbitMQ nodes; empty = no bus. */

@@ -6,6 +6,8 @@ import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ListObjectsResponse;
 import io.weft.api.v1.ObjectState;
 import io.weft.api.v1.Source;
+import io.weft.daemon.stats.StatsEngine;
+import io.weft.daemon.stats.StatsLimits;
 import io.weft.daemon.view.ObjectSelector;
 import io.weft.daemon.view.Projector;
 import java.util.ArrayList;
@@ -48,6 +50,7 @@ public final class BrokerAgent implements Agent {
     private final ArrayList<PendingFlush> pendingFlushes = new ArrayList<>();
     private final LatencyWatch latencyWatch;
     private final CallRouter calls;
+    private final StatsEngine stats;
 
     private long cycle;
     private long lapNs;
@@ -59,6 +62,7 @@ public final class BrokerAgent implements Agent {
     private int carriedCommands;
     private long nextStatusNs;
     private long eventsIn;
+    private long sinkOffers;
     private long busEventsIn;
     private long flushesTimedOut;
     private long flushesRefused;
@@ -72,16 +76,26 @@ public final class BrokerAgent implements Agent {
      * @param sinks every destination of applied events; started and closed by the caller
      */
     public BrokerAgent(BrokerSettings settings, Clock clock, Inbound inbound, List<EventSink> sinks) {
-        this(settings, CallSettings.defaults(settings.daemonId()), clock, inbound, sinks);
+        this(settings, clock, inbound, sinks, new StatsEngine(StatsLimits.DEFAULTS, clock, clock.nanoTime()));
+    }
+
+    /**
+     * @param sinks every destination of applied events; started and closed by the caller
+     * @param stats the statistics state; owned by this broker's thread from now on
+     */
+    public BrokerAgent(BrokerSettings settings, Clock clock, Inbound inbound, List<EventSink> sinks, StatsEngine stats) {
+        this(settings, CallSettings.defaults(settings.daemonId()), clock, inbound, sinks, stats);
     }
 
     /**
      * @param callSettings the bounds of the call router
      * @param sinks every destination of applied events; started and closed by the caller
+     * @param stats the statistics state; owned by this broker's thread from now on
      */
     public BrokerAgent(BrokerSettings settings, CallSettings callSettings, Clock clock, Inbound inbound,
-            List<EventSink> sinks) {
+            List<EventSink> sinks, StatsEngine stats) {
         this.calls = new CallRouter(callSettings);
+        this.stats = stats;
         this.settings = settings;
         this.clock = clock;
         this.inbound = inbound;
@@ -254,6 +268,8 @@ public final class BrokerAgent implements Agent {
             onListObjects(l);
         } else if (command instanceof Command.StartWatch w) {
             onStartWatch(w);
+        } else if (command instanceof Command.Stats st) {
+            st.work().accept(stats);
         } else if (command instanceof Command.BusEvents b) {
             onBusEvents(b);
         } else if (command instanceof Command.Calls c) {
@@ -269,6 +285,7 @@ public final class BrokerAgent implements Agent {
             if (a.event == null) {
                 continue;
             }
+            stats.onEvent(a.event);
             subscriptions.onApplied(a, collator, nowUnixNanos, true);
             if (sinks.length > 0) {
                 toSinks(a);
@@ -297,6 +314,7 @@ public final class BrokerAgent implements Agent {
         SinkEvent e = new SinkEvent(++sinkSeq, a.event, a.headers, end, elapsed);
         for (int i = 0; i < sinks.length; i++) {
             if (sinks[i].offer(e)) {
+                sinkOffers++;
                 sinkLastOffered[i] = e.seq();
                 publishedLastOffered.lazySet(i, e.seq());
             } else {
@@ -444,6 +462,7 @@ public final class BrokerAgent implements Agent {
         fleetSubscriptions.removeCancelled();
         Map<String, Long> c = new LinkedHashMap<>();
         c.put("events_in", eventsIn);
+        c.put("events_out", sinkOffers + subscriptions.delivered);
         c.put("events_applied", collator.appliedCount);
         c.put("events_duplicate", collator.duplicates);
         c.put("objects_partial", collator.partials);

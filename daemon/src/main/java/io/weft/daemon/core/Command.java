@@ -5,6 +5,7 @@ import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ListObjectsResponse;
 import io.weft.api.v1.Source;
+import io.weft.daemon.stats.StatsEngine;
 import io.weft.daemon.view.ObjectSelector;
 import io.weft.daemon.view.Projector;
 import java.util.List;
@@ -63,6 +64,12 @@ public sealed interface Command {
 
     /** The call family (DESIGN §8): registrations, invocations, results, cancels; see {@link CallOp}. */
     record Calls(ClientSession session, CallOp op) implements Command {}
+
+    /**
+     * Statistics work (StatsService, sketches, recent events, HTTP reports): runs on the broker thread
+     * against its {@link StatsEngine}; replies must be handed to another thread.
+     */
+    record Stats(ClientSession session, Consumer<StatsEngine> work) implements Command {}
 
     /** How a flush ended. */
     enum FlushOutcome {

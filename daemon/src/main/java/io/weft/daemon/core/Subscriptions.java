@@ -14,6 +14,8 @@ final class Subscriptions {
 
     private final ArrayList<Watcher> watchers = new ArrayList<>();
     private final int maxWatchers;
+    /** Items handed to watchers so far (events, objects, snapshots). */
+    long delivered;
 
     Subscriptions(int maxWatchers) {
         this.maxWatchers = maxWatchers;
@@ -103,7 +105,7 @@ final class Subscriptions {
     static void deliverRaw(Watcher w, ContextEvent event) {
         if (!w.isCancelled() && w.mode() == WatchMode.WATCH_MODE_MESSAGES
                 && w.selector().matches(event.getRoutingKey(), event.getHeadersMap())) {
-            deliver(w, WatchResponse.newBuilder().setMessage(project(w, event)).build());
+            push(w, WatchResponse.newBuilder().setMessage(project(w, event)).build());
         }
     }
 
@@ -113,7 +115,7 @@ final class Subscriptions {
         return before - watchers.size();
     }
 
-    private static void deliverObject(Watcher w, ContextObject obj) {
+    private void deliverObject(Watcher w, ContextObject obj) {
         if (!w.selector().matchesState(obj.getState())) {
             return;
         }
@@ -132,7 +134,13 @@ final class Subscriptions {
         return event.toBuilder().setFields(projected).build();
     }
 
-    private static void deliver(Watcher w, WatchResponse item) {
+    /** Delivers a locally applied item, counted in {@link #delivered}. */
+    private void deliver(Watcher w, WatchResponse item) {
+        delivered++;
+        push(w, item);
+    }
+
+    private static void push(Watcher w, WatchResponse item) {
         w.push(item);
         w.wake();
     }

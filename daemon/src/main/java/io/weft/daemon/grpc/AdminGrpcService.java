@@ -82,6 +82,12 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
 
     @Override
     public void info(InfoRequest req, StreamObserver<InfoResponse> out) {
+        out.onNext(infoNow());
+        out.onCompleted();
+    }
+
+    /** What Info answers now. Any thread. */
+    public InfoResponse infoNow() {
         BrokerStatus st = broker.status();
         InfoResponse.Builder b = InfoResponse.newBuilder()
                 .setVersion(identity.version())
@@ -98,12 +104,17 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
         b.putCounters("broker_cycle_p50_ns", st.cycleP50Ns());
         b.putCounters("broker_cycle_p99_ns", st.cycleP99Ns());
         b.putCounters("broker_cycle_max_ns", st.cycleMaxNs());
-        out.onNext(b.build());
-        out.onCompleted();
+        return b.build();
     }
 
     @Override
     public void queues(QueuesRequest req, StreamObserver<QueuesResponse> out) {
+        out.onNext(queuesNow());
+        out.onCompleted();
+    }
+
+    /** What Queues answers now. Any thread. */
+    public QueuesResponse queuesNow() {
         BrokerStatus st = broker.status();
         QueuesResponse.Builder b = QueuesResponse.newBuilder();
         b.addQueues(QueueInfo.newBuilder()
@@ -159,8 +170,7 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
                 .putDrops("full", st.counters().getOrDefault("calls_refused_full", 0L))
                 .setPolicy("refuse: RESOURCE_EXHAUSTED/QUEUE_FULL (also per serving client, call.serve-max-in-flight)"));
         otherQueues.forEach(q -> b.addQueues(q.get()));
-        out.onNext(b.build());
-        out.onCompleted();
+        return b.build();
     }
 
     /** Asks the broker, which owns the route table. */

@@ -19,7 +19,13 @@ import io.weft.daemon.core.Command;
 import io.weft.daemon.core.Inbound;
 import io.weft.daemon.core.PageCursor;
 import io.weft.daemon.core.Watcher;
+import io.weft.api.v1.RecentRequest;
+import io.weft.api.v1.RecentResponse;
+import io.weft.api.v1.SketchRequest;
+import io.weft.api.v1.SketchResponse;
+import io.weft.daemon.stats.RecentEvents;
 import io.weft.daemon.view.ObjectSelector;
+import io.weft.daemon.view.TopicMatcher;
 import io.weft.daemon.view.Projector;
 import java.util.Map;
 
@@ -30,6 +36,10 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
     static final int DEFAULT_PAGE_SIZE = 100;
     /** Largest page. */
     static final int MAX_PAGE_SIZE = 1000;
+    /** Heavy hitters and top values listed when a Sketch request names no number. */
+    static final int DEFAULT_SKETCH_TOP = 20;
+    /** The most a Sketch request may ask for. */
+    static final int MAX_SKETCH_TOP = 1000;
     /** Largest watcher buffer a client may ask for. */
     static final int MAX_WATCH_BUFFER = 65536;
 
@@ -143,6 +153,58 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
         }
         if (req.getSource() == Source.SOURCE_BUS) {
             busMonitor.watch(req.getFilter(), watcher);
+        }
+    }
+
+    @Override
+    public void recent(RecentRequest req, StreamObserver<RecentResponse> out) {
+        TopicMatcher filter = topics(req.getRoutingKeysList(), out);
+        if (filter == null) {
+            return;
+        }
+        offer(new Command.Stats(sessions.unary(), engine -> {
+            RecentEvents recent = engine.recent();
+            if (recent == null) {
+                replies.execute(() -> out.onError(errors.error(Status.Code.FAILED_PRECONDITION,
+                        ErrorReason.ERROR_REASON_INVALID_ARGUMENT, "the recent-events cache is off (setting recent)")));
+                return;
+            }
+            int limit = req.getLimit() == 0 ? recent.eventsPerKey() : Math.min(req.getLimit(), recent.eventsPerKey());
+            RecentResponse resp = recent.report(filter, limit);
+            replies.execute(() -> {
+                out.onNext(resp);
+                out.onCompleted();
+            });
+        }), out);
+    }
+
+    @Override
+    public void sketch(SketchRequest req, StreamObserver<SketchResponse> out) {
+        TopicMatcher filter = topics(req.getRoutingKeysList(), out);
+        if (filter == null) {
+            return;
+        }
+        if (req.getTop() > MAX_SKETCH_TOP) {
+            out.onError(invalid(ErrorReason.ERROR_REASON_INVALID_ARGUMENT,
+                    "top: " + req.getTop() + " is more than " + MAX_SKETCH_TOP));
+            return;
+        }
+        int top = req.getTop() == 0 ? DEFAULT_SKETCH_TOP : req.getTop();
+        offer(new Command.Stats(sessions.unary(), engine -> {
+            SketchResponse resp = engine.sketches().report(filter, top);
+            replies.execute(() -> {
+                out.onNext(resp);
+                out.onCompleted();
+            });
+        }), out);
+    }
+
+    private TopicMatcher topics(java.util.List<String> patterns, StreamObserver<?> out) {
+        try {
+            return TopicMatcher.compile(patterns);
+        } catch (IllegalArgumentException e) {
+            out.onError(invalid(ErrorReason.ERROR_REASON_INVALID_PATTERN, "routing_keys: " + e.getMessage()));
+            return null;
         }
     }
 

@@ -171,4 +171,26 @@ class ValueTypesTest {
         assertThrows(IllegalArgumentException.class, () -> t.parse("a b"));
         assertThrows(IllegalArgumentException.class, () -> t.parse("a@b"));
     }
+
+    @Test
+    void shouldReadOnOrOffWhenParsingASwitch() {
+        assertEquals(true, ValueTypes.onOff().parse("on"));
+        assertEquals(false, ValueTypes.onOff().parse("off"));
+        assertEquals("off", ValueTypes.onOff().format(false));
+        assertEquals("expected \"on\" or \"off\"",
+                assertThrows(IllegalArgumentException.class, () -> ValueTypes.onOff().parse("yes")).getMessage());
+    }
+
+    @Test
+    void shouldReadCommaSeparatedNamesWhenParsingAFieldList() {
+        ValueType<java.util.List<String>> t = ValueTypes.namesOrOff(3);
+        assertEquals(java.util.List.of("client_ip", "url"), t.parse("client_ip, url,client_ip"));
+        assertEquals(java.util.List.of(), t.parse("off"));
+        assertEquals("client_ip,url", t.format(t.parse("client_ip,url")));
+        assertEquals("off", t.format(java.util.List.of()));
+        assertEquals("at most 3 names", assertThrows(IllegalArgumentException.class, () -> t.parse("a,b,c,d"))
+                .getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> t.parse("a,,b")).getMessage()
+                .startsWith("expected comma-separated names"));
+    }
 }

@@ -188,13 +188,13 @@ class WeftConfigTest {
     void shouldWarnWhenAWeftVariableIsUnknown() throws Exception {
         WeftConfig c = WeftConfig.load(new String[0], Map.of(
                 "WEFT_LISTN", "x",
-                "WEFT_HTTP", "off",
+                "WEFT_PEERS", "h2:7313",
                 "WEFT_ADDR", "unix:///x",
                 "WEFT_JAVA_OPTS", "-Xmx1g",
                 "PATH", "/bin"));
         assertEquals(List.of(
-                "environment variable WEFT_HTTP is not supported by this build of weftd; ignored",
-                "unknown environment variable WEFT_LISTN ignored (did you mean WEFT_LISTEN?)"),
+                "unknown environment variable WEFT_LISTN ignored (did you mean WEFT_LISTEN?)",
+                "environment variable WEFT_PEERS is not supported by this build of weftd; ignored"),
                 c.warnings());
     }
 

@@ -35,6 +35,7 @@ public final class WeftdProcess implements AutoCloseable {
 
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final Pattern TCP = Pattern.compile("grpc_tcp=\\S*:(\\d+)");
+    private static final Pattern HTTP = Pattern.compile(" http=\\S*:(\\d+)");
     private static final Duration START_DEADLINE = Duration.ofSeconds(30);
 
     private final Map<String, String> env;
@@ -44,6 +45,7 @@ public final class WeftdProcess implements AutoCloseable {
     private final Path log;
     private Process process;
     private int tcpPort = -1;
+    private int httpPort = -1;
     private int readyLinesSeen;
     private ManagedChannel channel;
 
@@ -100,6 +102,10 @@ public final class WeftdProcess implements AutoCloseable {
                 if (m.find()) {
                     tcpPort = Integer.parseInt(m.group(1));
                 }
+                Matcher h = HTTP.matcher(ready.get(ready.size() - 1));
+                if (h.find()) {
+                    httpPort = Integer.parseInt(h.group(1));
+                }
                 return;
             }
             if (!process.isAlive()) {
@@ -141,6 +147,14 @@ public final class WeftdProcess implements AutoCloseable {
             throw new IllegalStateException("started without tcp(true)");
         }
         return tcpPort;
+    }
+
+    /** The HTTP port (dashboard, metrics), when started with {@code http(true)}. */
+    public int httpPort() {
+        if (httpPort < 0) {
+            throw new IllegalStateException("started without http(true)");
+        }
+        return httpPort;
     }
 
     /** The temporary directory this daemon owns (socket, files). */
@@ -227,6 +241,7 @@ public final class WeftdProcess implements AutoCloseable {
         private final Map<String, String> env = new LinkedHashMap<>();
         private final List<String> args = new ArrayList<>();
         private boolean tcp;
+        private boolean http;
         private Path socket;
 
         /** Sets an environment variable of the daemon (e.g. {@code WEFT_COLLATOR_LIVE_TTL}). */
@@ -247,6 +262,12 @@ public final class WeftdProcess implements AutoCloseable {
             return this;
         }
 
+        /** Also serve HTTP (dashboard, metrics) on an ephemeral loopback port. */
+        public Builder http(boolean on) {
+            this.http = on;
+            return this;
+        }
+
         /** Uses this socket path instead of one in the daemon's temporary directory. */
         public Builder socket(Path path) {
             this.socket = path;
@@ -259,6 +280,7 @@ public final class WeftdProcess implements AutoCloseable {
             Map<String, String> e = new LinkedHashMap<>();
             e.put("WEFT_SOCKET", (socket != null ? socket : dir.resolve("weftd.sock")).toString());
             e.put("WEFT_LISTEN", tcp ? "127.0.0.1:0" : "off");
+            e.put("WEFT_HTTP", http ? "127.0.0.1:0" : "off");
             e.put("WEFT_DAEMON_ID", "test-" + COUNTER.incrementAndGet());
             e.putAll(env);
             return new WeftdProcess(e, List.copyOf(args), dir);

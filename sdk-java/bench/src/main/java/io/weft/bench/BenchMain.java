@@ -10,16 +10,16 @@ import java.util.Set;
  * Runs the benchmarks and prints a summary table (entry point of {@code sdk-java/bench/run}).
  *
  * <pre>
- * run [--quick] [e2e] [set] [rss] [idle] [bus]
+ * run [--quick] [e2e] [set] [rss] [idle] [stats] [bus]
  * </pre>
  *
- * With no names, runs the first four; {@code bus} needs a RabbitMQ on localhost (or
+ * With no names, runs all but {@code bus}; {@code bus} needs a RabbitMQ on localhost (or
  * {@code WEFT_TEST_AMQP_URL}), as {@code ./test-all} starts, and is run only when named. {@code --quick} shrinks every size for a smoke test: its
  * figures are not comparable with the targets. Needs the system property {@code
  * weft.launcher.dir} ({@code daemon/target}).
  */
 public final class BenchMain {
-  private static final List<String> ALL = List.of("e2e", "set", "rss", "idle");
+  private static final List<String> ALL = List.of("e2e", "set", "rss", "idle", "stats");
   private static final List<String> ON_REQUEST = List.of("bus", "calls");
 
   private BenchMain() {}
@@ -33,7 +33,7 @@ public final class BenchMain {
       } else if (ALL.contains(a) || ON_REQUEST.contains(a)) {
         selected.add(a);
       } else {
-        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [bus] [calls]");
+        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [stats] [bus] [calls]");
         System.exit(2);
       }
     }
@@ -66,6 +66,13 @@ public final class BenchMain {
       case "set" -> SetCost.run(quick);
       case "rss" -> DaemonFootprint.rss(quick ? 10_000 : 100_000, Duration.ofSeconds(quick ? 2 : 5));
       case "idle" -> List.of(DaemonFootprint.idleCpu(Duration.ofSeconds(quick ? 5 : 20)));
+      case "stats" -> {
+        List<Figure> f = new ArrayList<>(quick
+            ? new StatsThroughput(2_000_000, 100_000, 5).run()
+            : new StatsThroughput(50_000_000, 1_000_000, 20).run());
+        f.addAll(StatsCost.run(quick));
+        yield f;
+      }
       case "bus" -> new BusBench(quick).run();
       case "calls" -> new CallBench(quick).run();
       default -> throw new IllegalArgumentException(name);
