@@ -68,10 +68,6 @@ public final class ConfigReference {
         for (String name : new TreeSet<>(OTHER_ENV.keySet())) {
             out.append("- `").append(name).append("`: ").append(OTHER_ENV.get(name)).append('\n');
         }
-        out.append("\nReserved for settings of later releases (DESIGN.md section 11); this build warns that"
-                + " it does not support them and ignores them: ");
-        out.append(String.join(", ", new TreeSet<>(WeftConfig.RESERVED_ENV).stream().map(n -> "`" + n + "`").toList()));
-        out.append(".\n");
         return out.toString();
     }
 

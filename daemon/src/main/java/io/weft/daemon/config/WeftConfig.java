@@ -30,13 +30,6 @@ public final class WeftConfig {
     /** Variables that belong to other parts of Weft: never settings, never warned about. */
     static final Set<String> FOREIGN_ENV = Set.of("WEFT_ADDR", "WEFT_JAVA_OPTS", "WEFT_CONFIG");
 
-    /**
-     * Variables the design reserves (DESIGN.md section 11) for settings this build does not
-     * have yet; they draw a milder warning than a misspelt name.
-     */
-    static final Set<String> RESERVED_ENV = Set.of("WEFT_PEER_LISTEN", "WEFT_PEERS",
-            "WEFT_TLS_CERT", "WEFT_TLS_KEY", "WEFT_TLS_CA", "WEFT_PEER_PLAINTEXT");
-
     /** Flags {@link DaemonOptions} acts on; {@link #load} passes over them. */
     static final Set<String> ACTION_FLAGS = Set.of("--check-config", "--print-config", "--print-config-reference",
             "--help", "-h", "--version");
@@ -171,11 +164,7 @@ public final class WeftConfig {
             if (!name.startsWith("WEFT_") || known.contains(name) || FOREIGN_ENV.contains(name)) {
                 continue;
             }
-            if (RESERVED_ENV.contains(name)) {
-                warnings.add("environment variable " + name + " is not supported by this build of weftd; ignored");
-            } else {
-                warnings.add("unknown environment variable " + name + " ignored" + Names.didYouMean(name, known));
-            }
+            warnings.add("unknown environment variable " + name + " ignored" + Names.didYouMean(name, known));
         }
     }
 
