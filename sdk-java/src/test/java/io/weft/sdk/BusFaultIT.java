@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonParser;
-import io.weft.api.v1.AdminServiceGrpc;
 import io.weft.api.v1.QueueInfo;
-import io.weft.api.v1.QueuesRequest;
 import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.Rabbit;
 import io.weft.daemon.testing.WeftdProcess;
@@ -60,10 +58,10 @@ class BusFaultIT {
             tap.await(RATE_PER_SECOND, ARRIVAL);
 
             Rabbit.stopApp();
-            Poll.until(Duration.ofSeconds(20), () -> busQueue(weftd).getState().equals("disconnected"),
-                    () -> "weftd noticed the broker is gone: " + busQueue(weftd));
+            Poll.until(Duration.ofSeconds(20), () -> weftd.queue("bus").getState().equals("disconnected"),
+                    () -> "weftd noticed the broker is gone: " + weftd.queue("bus"));
             holdOutage();
-            QueueInfo during = busQueue(weftd);
+            QueueInfo during = weftd.queue("bus");
             assertTrue(during.getCountersOrThrow("spool_bytes") > 0, "events wait in the spool: " + during);
             Rabbit.startApp();
             tap.reconnect();
@@ -73,7 +71,7 @@ class BusFaultIT {
             Set<String> arrived = awaitIds(tap, new HashSet<>(sent));
             assertTrue(arrived.containsAll(sent), "every accepted event arrived: missing "
                     + missing(arrived) + " of " + sent.size());
-            QueueInfo after = busQueue(weftd);
+            QueueInfo after = weftd.queue("bus");
             assertEquals(0, after.getDropsOrThrow("full") + after.getDropsOrThrow("spool_full")
                     + after.getDropsOrThrow("spool_error"), "nothing dropped: " + after);
             assertTrue(after.getCountersOrThrow("reconnects") >= 1);
@@ -92,15 +90,15 @@ class BusFaultIT {
             tap.await(RATE_PER_SECOND, ARRIVAL);
 
             Rabbit.stopApp();
-            Poll.until(Duration.ofSeconds(20), () -> busQueue(weftd).getState().equals("disconnected"),
-                    () -> "weftd noticed the broker is gone: " + busQueue(weftd));
+            Poll.until(Duration.ofSeconds(20), () -> weftd.queue("bus").getState().equals("disconnected"),
+                    () -> "weftd noticed the broker is gone: " + weftd.queue("bus"));
             holdOutage();
             Rabbit.startApp();
             tap.reconnect();
 
             stopPublishingAfter(weft, Duration.ofSeconds(2));
             assertEquals(0, weft.dropped() + weft.droppedByDaemon(), "the SDK and weftd accepted every event");
-            long dropped = busQueue(weftd).getDropsOrThrow("full");
+            long dropped = weftd.queue("bus").getDropsOrThrow("full");
             assertTrue(dropped > 0, "a 20 s outage overflows a 500-event queue at " + RATE_PER_SECOND + "/s");
             long expected = sent.size() - dropped;
             Poll.until(ARRIVAL, () -> ids(tap).size() >= expected,
@@ -227,8 +225,4 @@ class BusFaultIT {
         }
     }
 
-    private static QueueInfo busQueue(WeftdProcess weftd) {
-        return AdminServiceGrpc.newBlockingStub(weftd.channel()).queues(QueuesRequest.getDefaultInstance())
-                .getQueuesList().stream().filter(q -> q.getName().equals("bus")).findFirst().orElseThrow();
-    }
 }

@@ -169,6 +169,13 @@ class WeftMonIT {
             assertEquals(2, fleetAndBus.code);
             Run badMatch = run(weftd, "mon", "-x", "some");
             assertEquals(2, badMatch.code, badMatch.toString());
+            Run notAmqp = run(weftd, "mon", "-u", "http://mq:5672/");
+            assertEquals(2, notAmqp.code, notAmqp.toString());
+            assertTrue(notAmqp.err.contains("not an AMQP URL"), notAmqp.err);
+            Run unreachable = run(weftd, "mon", "-u", "amqp://guest:guest@127.0.0.1:1/%2F");
+            assertEquals(1, unreachable.code, unreachable.toString());
+            assertTrue(unreachable.err.contains("cannot reach the bus at amqp://127.0.0.1:1/%2F"),
+                    "says where, without the password: " + unreachable.err);
             Run badCount = run(weftd, "mon", "-n", "-1");
             assertEquals(2, badCount.code);
             assertTrue(badCount.err.contains("--count"), badCount.err);
@@ -191,8 +198,7 @@ class WeftMonIT {
     }
 
     private static boolean monitorConsuming(WeftdProcess d) {
-        return AdminServiceGrpc.newBlockingStub(d.channel()).queues(QueuesRequest.getDefaultInstance()).getQueuesList()
-                .stream().anyMatch(q -> q.getName().equals("bus.monitor") && q.getDepth() > 0);
+        return d.queue("bus.monitor").getDepth() > 0;
     }
 
     /** True once some queue is bound to the exchange (rabbitmqctl list_bindings). */

@@ -4,12 +4,9 @@ import static io.weft.daemon.it.Api.event;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.weft.api.v1.AdminServiceGrpc;
 import io.weft.api.v1.ContextServiceGrpc;
 import io.weft.api.v1.EventKind;
 import io.weft.api.v1.PublishEventsRequest;
-import io.weft.api.v1.QueueInfo;
-import io.weft.api.v1.QueuesRequest;
 import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.Rabbit;
 import io.weft.daemon.testing.WeftdProcess;
@@ -37,7 +34,7 @@ class BusConnectionIT {
             publish(weftd, "f-1");
             tap.await(1, Duration.ofSeconds(30));
             assertTrue(weftd.output().contains("bus unavailable; retrying"), "the dead node was tried first");
-            assertEquals("connected", bus(weftd).getState());
+            assertEquals("connected", weftd.queue("bus").getState());
         }
     }
 
@@ -53,14 +50,14 @@ class BusConnectionIT {
             rabbitmqctl("set_vm_memory_high_watermark", "0.00000001");
             try {
                 publish(weftd, "during");
-                Poll.until(Duration.ofSeconds(30), () -> bus(weftd).getState().equals("blocked"),
-                        () -> "blocked: " + bus(weftd));
+                Poll.until(Duration.ofSeconds(30), () -> weftd.queue("bus").getState().equals("blocked"),
+                        () -> "blocked: " + weftd.queue("bus"));
                 assertTrue(weftd.output().contains("RabbitMQ blocked the connection"), weftd.output());
             } finally {
                 rabbitmqctl("set_vm_memory_high_watermark", "0.4");
             }
             tap.await(2, Duration.ofSeconds(30));
-            Poll.until(Duration.ofSeconds(30), () -> bus(weftd).getState().equals("connected"), () -> "unblocked");
+            Poll.until(Duration.ofSeconds(30), () -> weftd.queue("bus").getState().equals("connected"), () -> "unblocked");
             assertTrue(weftd.output().contains("publishing resumes"), weftd.output());
         }
     }
@@ -71,10 +68,6 @@ class BusConnectionIT {
                         .addEvents(event(id, EventKind.EVENT_KIND_TRANSIENT, 1)).build());
     }
 
-    private static QueueInfo bus(WeftdProcess weftd) {
-        return AdminServiceGrpc.newBlockingStub(weftd.channel()).queues(QueuesRequest.getDefaultInstance())
-                .getQueuesList().stream().filter(q -> q.getName().equals("bus")).findFirst().orElseThrow();
-    }
 
     private static void rabbitmqctl(String... args) throws IOException, InterruptedException {
         String[] cmd = new String[args.length + 2];

@@ -20,7 +20,6 @@ import io.weft.api.v1.LogLevel;
 import io.weft.api.v1.ObjectState;
 import io.weft.api.v1.PublishEventsRequest;
 import io.weft.api.v1.QueueInfo;
-import io.weft.api.v1.QueuesRequest;
 import io.weft.daemon.testing.Rabbit;
 import io.weft.daemon.testing.WeftdProcess;
 import java.math.BigDecimal;
@@ -113,7 +112,7 @@ class BusWireFormatIT {
             assertEquals("alice", body(trans).getAsJsonObject("obj").get("user").getAsString());
             assertEquals(null, trans.header("env"));
 
-            QueueInfo bus = busQueue(weftd);
+            QueueInfo bus = weftd.queue("bus");
             assertEquals("connected", bus.getState());
             assertEquals(6, bus.getCountersOrThrow("published"));
             assertEquals(6, bus.getCountersOrThrow("confirmed"));
@@ -206,10 +205,6 @@ class BusWireFormatIT {
         assertTrue(context.flush(FlushRequest.getDefaultInstance()).getComplete(), "flushed to the broker");
     }
 
-    private static QueueInfo busQueue(WeftdProcess weftd) {
-        return AdminServiceGrpc.newBlockingStub(weftd.channel()).queues(QueuesRequest.getDefaultInstance())
-                .getQueuesList().stream().filter(q -> q.getName().equals("bus")).findFirst().orElseThrow();
-    }
 
     private static JsonObject body(Rabbit.Message m) {
         return JsonParser.parseString(m.text()).getAsJsonObject();

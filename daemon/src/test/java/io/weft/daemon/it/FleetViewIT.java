@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
-import io.weft.api.v1.AdminServiceGrpc;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.ContextServiceGrpc;
@@ -22,8 +21,6 @@ import io.weft.api.v1.ListObjectsRequest;
 import io.weft.api.v1.ObjectFilter;
 import io.weft.api.v1.ObjectState;
 import io.weft.api.v1.PublishEventsRequest;
-import io.weft.api.v1.QueueInfo;
-import io.weft.api.v1.QueuesRequest;
 import io.weft.api.v1.Source;
 import io.weft.api.v1.ViewServiceGrpc;
 import io.weft.api.v1.WatchMode;
@@ -107,6 +104,13 @@ class FleetViewIT {
                             .setHeaderMatch(HeaderMatch.HEADER_MATCH_ALL)).build(), collect(watched, r -> r.getMessage()));
             awaitConsuming(fleet, 1);
 
+            try (com.rabbitmq.client.Connection c = Rabbit.connect(); com.rabbitmq.client.Channel ch = c.createChannel()) {
+                ch.basicPublish(ex.name(), "ops.ping", new com.rabbitmq.client.AMQP.BasicProperties.Builder()
+                        .contentType("application/json").headers(Map.of("hostname", a.daemonId())).build(),
+                        "not json".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            Poll.until(ARRIVAL, () -> fleet.queue("bus.monitor").getDropsOrThrow("bad_message") == 1,
+                    () -> "a message that is not weft's is skipped and counted: " + fleet.queue("bus.monitor"));
             publish(b, List.of(event("b-2", EventKind.EVENT_KIND_TRANSIENT, 1).setRoutingKey("ops.ping").build()));
             publish(a, List.of(event("a-2", EventKind.EVENT_KIND_TRANSIENT, 1).setRoutingKey("ops.ping").build()));
             Poll.until(ARRIVAL, () -> !watched.isEmpty(), () -> "a message from " + a.daemonId());
@@ -147,13 +151,9 @@ class FleetViewIT {
     }
 
     private static void awaitConsuming(WeftdProcess d, int queues) {
-        Poll.until(ARRIVAL, () -> monitor(d).getDepth() >= queues, () -> "monitor queues consuming: " + monitor(d));
+        Poll.until(ARRIVAL, () -> d.queue("bus.monitor").getDepth() >= queues, () -> "monitor queues consuming: " + d.queue("bus.monitor"));
     }
 
-    private static QueueInfo monitor(WeftdProcess d) {
-        return AdminServiceGrpc.newBlockingStub(d.channel()).queues(QueuesRequest.getDefaultInstance())
-                .getQueuesList().stream().filter(q -> q.getName().equals("bus.monitor")).findFirst().orElseThrow();
-    }
 
     private static <T> StreamObserver<WatchResponse> collect(List<T> into, java.util.function.Function<WatchResponse, T> item) {
         return new StreamObserver<>() {

@@ -3,6 +3,9 @@ package io.weft.daemon.testing;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.weft.api.v1.AdminServiceGrpc;
+import io.weft.api.v1.QueueInfo;
+import io.weft.api.v1.QueuesRequest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -129,6 +132,17 @@ public final class WeftdProcess implements AutoCloseable {
     /** The unix socket path. */
     public Path socketPath() {
         return socket;
+    }
+
+    /**
+     * One queue as {@code AdminService/Queues} reports it now ("bus", "bus.monitor", "inbound"...).
+     *
+     * @throws java.util.NoSuchElementException when the daemon has no queue of that name
+     */
+    public QueueInfo queue(String name) {
+        return AdminServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+                .queues(QueuesRequest.getDefaultInstance()).getQueuesList().stream()
+                .filter(q -> q.getName().equals(name)).findFirst().orElseThrow();
     }
 
     /** The daemon id it runs with ({@code WEFT_DAEMON_ID}). */

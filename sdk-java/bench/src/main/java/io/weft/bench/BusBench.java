@@ -4,10 +4,8 @@ import com.google.gson.JsonParser;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import io.weft.api.v1.AdminServiceGrpc;
 import io.weft.api.v1.BusBatch;
 import io.weft.api.v1.QueueInfo;
-import io.weft.api.v1.QueuesRequest;
 import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.Rabbit;
 import io.weft.daemon.testing.WeftdProcess;
@@ -126,7 +124,7 @@ final class BusBench {
       }
       Poll.until(Duration.ofSeconds(120), () -> received.get() - base >= events, () -> "consumed " + (received.get() - base));
       double seconds = (System.nanoTime() - t0) / 1e9;
-      QueueInfo bus = busQueue(d);
+      QueueInfo bus = d.queue("bus");
       if (bus.getDropsOrThrow("full") > 0 || weft.dropped() > 0) {
         throw new IllegalStateException("events were dropped: " + bus + " sdk " + weft.dropped());
       }
@@ -243,7 +241,7 @@ final class BusBench {
       } finally {
         Rabbit.startApp();
       }
-      QueueInfo bus = busQueue(d);
+      QueueInfo bus = d.queue("bus");
       String note = (policy.equals("drop")
           ? String.format("%d dropped (counted), queue %d", bus.getDropsOrThrow("full"), bus.getCapacity())
           : String.format("spool %.1f MiB on disk, %d dropped", bus.getCountersOrThrow("spool_bytes") / MIB,
@@ -280,10 +278,6 @@ final class BusBench {
     return b.start();
   }
 
-  private static QueueInfo busQueue(WeftdProcess d) {
-    return AdminServiceGrpc.newBlockingStub(d.channel()).queues(QueuesRequest.getDefaultInstance())
-        .getQueuesList().stream().filter(q -> q.getName().equals("bus")).findFirst().orElseThrow();
-  }
 
   private static Map<String, Object> fields(long i) {
     return Map.of("i", i, "url", "http://example.com/items/" + i, "status", 200, "user", "user-" + (i % 1000));
