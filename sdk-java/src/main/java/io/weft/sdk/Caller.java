@@ -77,6 +77,9 @@ final class Caller {
     return result;
   }
 
+  /** A cancel this close to the deadline counts as the deadline (as weftd counts it). */
+  private static final long DEADLINE_MARGIN_NS = 100_000_000L;
+
   private static CallError toCallError(String target, Throwable t, CallContext parent, long ownDeadline) {
     WeftException w = WeftException.fromGrpc(t);
     Status.Code code = w.status().getCode();
@@ -90,9 +93,12 @@ final class Caller {
     meta.put("scope", parentBound ? "parent" : "call");
     // The parent ended first (its deadline, or weftd cancelling it because of a deadline upstream):
     // the nested call fails the way the parent did.
-    String reason = code == Status.Code.DEADLINE_EXCEEDED
-        || (parentBound && parent.isCancelled() && "DEADLINE_EXCEEDED".equals(parent.cancelReason()))
-        ? "DEADLINE_EXCEEDED" : "CANCELLED";
+    // A parent whose deadline was (all but) reached ended because of it, however the cancel arrived:
+    // weftd's forwarded CANCEL and the local deadline race each other (weftd applies the same margin).
+    boolean parentDeadline = parentBound && parent.isCancelled()
+        && ("DEADLINE_EXCEEDED".equals(parent.cancelReason())
+            || parent.deadlineNanos() - System.nanoTime() <= DEADLINE_MARGIN_NS);
+    String reason = code == Status.Code.DEADLINE_EXCEEDED || parentDeadline ? "DEADLINE_EXCEEDED" : "CANCELLED";
     return new CallError(target, reason, w.status(), meta, t);
   }
 }
