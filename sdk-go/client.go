@@ -40,6 +40,12 @@ type Client struct {
 	buf       *eventBuffer
 	pub       *publisher
 	views     weftv1.ViewServiceClient
+	calls     weftv1.CallServiceClient
+	callSlots callSlots
+	stats     *Stats
+	serversMu sync.Mutex // guards stats, servers and closed
+	servers   map[*Server]struct{}
+	closed    bool
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -88,6 +94,9 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	c.buf = newEventBuffer(cfg.bufferCapacity)
 	c.pub = newPublisher(&cfg, c.buf, c.conn, c.clientID, c.target)
 	c.views = weftv1.NewViewServiceClient(c.conn)
+	c.calls = weftv1.NewCallServiceClient(c.conn)
+	c.callSlots = make(callSlots, cfg.maxCallsInFlight)
+	c.servers = map[*Server]struct{}{}
 	c.pub.start()
 	return c, nil
 }
@@ -143,12 +152,29 @@ func (c *Client) Address() string { return c.target }
 // ClientID is the name this client publishes under (weftd reports its streams by it).
 func (c *Client) ClientID() string { return c.clientID }
 
-// Close stops the background publisher and closes the connection (unless it came from
-// WithConn). With WithWaitOnClose it first flushes for at most that long; otherwise events
-// not delivered yet are abandoned. Publishing afterwards only counts drops. Idempotent; the
-// error is the connection's.
+// Close closes the servers, stops the background publisher and statistics, and closes the
+// connection (unless it came from WithConn). With WithWaitOnClose it first flushes events and
+// statistics for at most that long each; otherwise what was not delivered yet is abandoned.
+// Publishing and recording afterwards only count drops. Idempotent; the error is the
+// connection's.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.serversMu.Lock()
+		c.closed = true
+		servers := make([]*Server, 0, len(c.servers))
+		for s := range c.servers {
+			servers = append(servers, s)
+		}
+		c.serversMu.Unlock()
+		for _, s := range servers {
+			_ = s.Close()
+		}
+		c.serversMu.Lock()
+		stats := c.stats
+		c.serversMu.Unlock()
+		if stats != nil {
+			stats.close(c.cfg.waitOnClose)
+		}
 		if c.cfg.waitOnClose > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.waitOnClose)
 			if err := c.pub.flush(ctx); err != nil {
@@ -162,6 +188,22 @@ func (c *Client) Close() error {
 		}
 	})
 	return c.closeErr
+}
+
+func (c *Client) addServer(s *Server) bool {
+	c.serversMu.Lock()
+	defer c.serversMu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.servers[s] = struct{}{}
+	return true
+}
+
+func (c *Client) removeServer(s *Server) {
+	c.serversMu.Lock()
+	delete(c.servers, s)
+	c.serversMu.Unlock()
 }
 
 // String shows the address and client id.
