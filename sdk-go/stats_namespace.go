@@ -33,7 +33,8 @@ type Namespace struct {
 	stats   *Stats
 	name    string
 	enabled atomic.Bool
-	cells   sync.Map // statsPath -> *Counter
+	top     sync.Map // key -> *Counter: the namespace's own scalars (one string to hash)
+	cells   sync.Map // statsPath -> *Counter: scalars of records
 
 	// opMu orders a structural op after the scalar changes made before it.
 	opMu    sync.Mutex
@@ -65,10 +66,13 @@ func (ns *Namespace) RecordCounter(collection, record, key string) (*Counter, er
 // Add adds delta to the number key (absent counts as 0). A bad key or a delta that is not
 // finite is counted in Stats.Rejected instead.
 func (ns *Namespace) Add(key string, delta float64) {
-	if ns.enabled.Load() {
-		if c := ns.cellOrCount(statsPath{key: key}); c != nil {
-			c.Add(delta)
-		}
+	if !ns.enabled.Load() {
+		return
+	}
+	if c, ok := ns.top.Load(key); ok {
+		c.(*Counter).Add(delta)
+	} else if c := ns.cellOrCount(statsPath{key: key}); c != nil {
+		c.Add(delta)
 	}
 }
 
@@ -143,7 +147,7 @@ func (ns *Namespace) Remove(key string) error {
 	if err := checkNames(key); err != nil {
 		return err
 	}
-	if _, ok := ns.cells.LoadAndDelete(statsPath{key: key}); ok {
+	if _, ok := ns.top.LoadAndDelete(key); ok {
 		ns.stats.cells.Add(-1)
 	}
 	ns.structural(&weftv1.StatsOp{Namespace: ns.name, Op: &weftv1.StatsOp_Remove{Remove: &weftv1.RemoveOp{
@@ -262,9 +266,6 @@ func (ns *Namespace) markDirty(c *Counter) {
 
 // cellOrCount is the counter of p, or nil after counting why there is none.
 func (ns *Namespace) cellOrCount(p statsPath) *Counter {
-	if c, ok := ns.cells.Load(p); ok {
-		return c.(*Counter)
-	}
 	c, err := ns.counter(p)
 	if err != nil {
 		if e := err.(*Error); e.Reason == ErrStatsFull {
@@ -278,7 +279,12 @@ func (ns *Namespace) cellOrCount(p statsPath) *Counter {
 }
 
 func (ns *Namespace) counter(p statsPath) (*Counter, error) {
-	if c, ok := ns.cells.Load(p); ok {
+	cells := &ns.cells
+	var k any = p
+	if p.collection == "" && p.record == "" {
+		cells, k = &ns.top, p.key
+	}
+	if c, ok := cells.Load(k); ok {
 		return c.(*Counter), nil
 	}
 	if err := checkNames(p.key); err != nil {
@@ -294,7 +300,7 @@ func (ns *Namespace) counter(p statsPath) (*Counter, error) {
 		return nil, &Error{Reason: ErrStatsFull, Message: "this client keeps 100,000 statistics scalars already"}
 	}
 	c := &Counter{ns: ns, path: &weftv1.StatsPath{Key: p.key, Collection: p.collection, RecordKey: p.record}}
-	actual, loaded := ns.cells.LoadOrStore(p, c)
+	actual, loaded := cells.LoadOrStore(k, c)
 	if loaded {
 		ns.stats.cells.Add(-1)
 	}

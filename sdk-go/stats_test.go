@@ -30,7 +30,7 @@ func snapshot(t *testing.T, c *weft.Client, ns string) map[string]any {
 	return got
 }
 
-func flushStats(t *testing.T, c *weft.Client) {
+func flushStats(t testing.TB, c *weft.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
