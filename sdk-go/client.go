@@ -1,6 +1,7 @@
-// Package weft is the Go SDK of Weft: it publishes context objects to the local weftd
-// without ever blocking or failing the application, and reads the daemon's collated views
-// back.
+// Package weft is the Go SDK of Weft: it publishes context objects and statistics (Stats) to
+// the local weftd without ever blocking or failing the application, reads the daemon's
+// collated views back, and serves and calls functions through weftd (Serve, Call, CallAsync,
+// Select, InParallel).
 //
 //	client, err := weft.Connect(ctx)              // WEFT_ADDR, else the local sockets, else 127.0.0.1:7311
 //	if err != nil { ... }                         // only for bad options or a malformed address

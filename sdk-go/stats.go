@@ -22,9 +22,9 @@ import (
 // wire); Put, Append, Remove and Derive are queued. One background goroutine sends what changed
 // every WithStatsInterval on one StatsService.Record stream, and follows
 // StatsService.WatchEnabled so that a namespace switched off costs no work. Everything is
-// bounded: queued ops (WithStatsQueueCapacity, newest dropped when full), scalars kept
-// (maxStatsCells), batches sent and not yet acknowledged (maxStatsUnacked); every loss is
-// counted in Dropped.
+// bounded: queued ops (WithStatsQueueCapacity, newest dropped when full), namespaces (10,000),
+// scalars kept (100,000), batches sent and not yet acknowledged (64 of at most 4,096 ops);
+// every loss is counted in Dropped.
 type Stats struct {
 	stub     weftv1.StatsServiceClient
 	clientID string
@@ -70,6 +70,8 @@ const (
 	// maxStatsCells bounds the scalars (counters) one client keeps handles for; past it,
 	// Add and Set on a new scalar are dropped and counted.
 	maxStatsCells = 100_000
+	// maxStatsNamespaces bounds the namespaces one client keeps (and the switches it follows).
+	maxStatsNamespaces = 10_000
 	// maxStatsNameBytes is weftd's limit for namespace, entry, collection and record names.
 	maxStatsNameBytes = 200
 	// maxStatsFlushes bounds the flushes waiting at once.
@@ -132,7 +134,8 @@ func (c *Client) Stats() *Stats {
 }
 
 // Namespace returns the namespace name (1 to 200 bytes of UTF-8 without control characters),
-// created on first use. The error is an *Error with ErrInvalidArgument for a bad name.
+// created on first use. The error is an *Error with ErrInvalidArgument for a bad name, or
+// ErrStatsFull when this client has 10,000 namespaces already.
 func (s *Stats) Namespace(name string) (*Namespace, error) {
 	if !validStatsName(name) {
 		return nil, invalid(ErrInvalidArgument, "a namespace name is 1 to %d bytes without control characters: %q", maxStatsNameBytes, name)
@@ -141,6 +144,9 @@ func (s *Stats) Namespace(name string) (*Namespace, error) {
 	defer s.mu.Unlock()
 	ns, ok := s.namespaces[name]
 	if !ok {
+		if len(s.namespaces) >= maxStatsNamespaces {
+			return nil, &Error{Reason: ErrStatsFull, Message: fmt.Sprintf("this client has %d statistics namespaces already", maxStatsNamespaces)}
+		}
 		ns = &Namespace{stats: s, name: name}
 		on, known := s.switches[name]
 		ns.enabled.Store(!known || on)
@@ -564,7 +570,7 @@ func (s *Stats) followSwitches() {
 			return
 		}
 		s.mu.Lock()
-		if len(s.switches) < maxStatsCells || !r.GetEnabled() {
+		if _, known := s.switches[r.GetNamespace()]; known || len(s.switches) < maxStatsNamespaces {
 			s.switches[r.GetNamespace()] = r.GetEnabled()
 		}
 		if ns, ok := s.namespaces[r.GetNamespace()]; ok {
