@@ -636,6 +636,11 @@ public final class WeftConfig {
         return get(Settings.CALL_MAX_STACK_BYTES);
     }
 
+    /** {@code stats.disabled}: namespaces whose collection is off. */
+    public List<String> statsDisabled() {
+        return get(Settings.STATS_DISABLED);
+    }
+
     /** {@code channel.max-receivers}: receivers open at once. */
     public int channelMaxReceivers() {
         return get(Settings.CHANNEL_MAX_RECEIVERS);
