@@ -546,7 +546,7 @@ def parent_error(target: str, function: str, parent: CallContext, code: Optional
     what = "its deadline passed" if deadline else f"it was cancelled ({parent.cancel_reason or 'CANCELLED'})"
     return CallError(
         reason,
-        f"{target}.{function}: the enclosing call {parent.endpoint}.{parent.function} ({parent.call_id}) ended: {what}",
+        f"{target}.{function}: the parent call {parent.endpoint}.{parent.function} ({parent.call_id}) ended: {what}",
         grpc.StatusCode.DEADLINE_EXCEEDED if deadline else grpc.StatusCode.CANCELLED,
         {"scope": "parent"},
         target,
