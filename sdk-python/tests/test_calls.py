@@ -3,6 +3,7 @@ cancellation, policies, bad input, overload, and a handler process killed mid-ca
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -459,3 +460,47 @@ def test_the_future_is_a_concurrent_future(caller):
         done = threading.Event()
         f.add_done_callback(lambda _: done.set())
         assert f.result(WAIT) == 1 and done.wait(WAIT)
+
+
+def test_coroutine_handlers_and_calls_left_running_when_a_handler_returns(caller):
+    name, sleeper_name = unique("async"), unique("sleeper")
+    endpoint, sleeper = weft.Endpoint(name), weft.Endpoint(sleeper_name)
+    orphans = []
+    sleeper_reasons = []
+
+    @endpoint.function
+    async def double(x):
+        await asyncio.sleep(0)
+        return {"doubled": x * 2, "call": weft.current_call().function}
+
+    sleeping = threading.Event()
+
+    @endpoint.function
+    def fire_and_forget():
+        orphans.append(caller.call_async(sleeper_name, "sleep", timeout=30))
+        assert sleeping.wait(WAIT)
+        return "returned"
+
+    @sleeper.function
+    def sleep():
+        call = weft.current_call()
+        sleeping.set()
+        call.wait_cancelled()
+        sleeper_reasons.append(call.cancel_reason)
+
+    with caller.serve(endpoint, sleeper, threads=4) as server:
+        assert caller.call(name, "double", 21) == {"doubled": 42, "call": "double"}
+        assert caller.call(name, "fire_and_forget") == "returned"
+        error = orphans[0].exception(WAIT)
+        assert isinstance(error, weft.CallError) and (error.reason, error.scope) == ("CANCELLED", "parent")
+        wait_until(lambda: sleeper_reasons, WAIT, "the orphaned call's handler to be cancelled")
+        wait_until(lambda: server.running == 0, WAIT, "every handler to end")
+
+
+def test_closing_the_client_closes_its_servers(weftd):
+    client = weft.Client(weftd.address)
+    endpoint = weft.Endpoint(unique("owned"))
+    endpoint.function("f")(lambda: 1)
+    server = client.serve(endpoint)
+    client.close()
+    assert server.wait(WAIT) and server.closed
