@@ -386,11 +386,442 @@ func (x *QueueInfo) GetState() string {
 	return ""
 }
 
+type InFlightRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InFlightRequest) Reset() {
+	*x = InFlightRequest{}
+	mi := &file_weft_v1_admin_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InFlightRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InFlightRequest) ProtoMessage() {}
+
+func (x *InFlightRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_admin_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InFlightRequest.ProtoReflect.Descriptor instead.
+func (*InFlightRequest) Descriptor() ([]byte, []int) {
+	return file_weft_v1_admin_service_proto_rawDescGZIP(), []int{6}
+}
+
+type InFlightResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Oldest first.
+	Calls         []*InFlightCall `protobuf:"bytes,1,rep,name=calls,proto3" json:"calls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InFlightResponse) Reset() {
+	*x = InFlightResponse{}
+	mi := &file_weft_v1_admin_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InFlightResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InFlightResponse) ProtoMessage() {}
+
+func (x *InFlightResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_admin_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InFlightResponse.ProtoReflect.Descriptor instead.
+func (*InFlightResponse) Descriptor() ([]byte, []int) {
+	return file_weft_v1_admin_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *InFlightResponse) GetCalls() []*InFlightCall {
+	if x != nil {
+		return x.Calls
+	}
+	return nil
+}
+
+type RoutesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoutesRequest) Reset() {
+	*x = RoutesRequest{}
+	mi := &file_weft_v1_admin_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoutesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoutesRequest) ProtoMessage() {}
+
+func (x *RoutesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_admin_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoutesRequest.ProtoReflect.Descriptor instead.
+func (*RoutesRequest) Descriptor() ([]byte, []int) {
+	return file_weft_v1_admin_service_proto_rawDescGZIP(), []int{8}
+}
+
+type RoutesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Routes        []*Route               `protobuf:"bytes,1,rep,name=routes,proto3" json:"routes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoutesResponse) Reset() {
+	*x = RoutesResponse{}
+	mi := &file_weft_v1_admin_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoutesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoutesResponse) ProtoMessage() {}
+
+func (x *RoutesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_admin_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoutesResponse.ProtoReflect.Descriptor instead.
+func (*RoutesResponse) Descriptor() ([]byte, []int) {
+	return file_weft_v1_admin_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RoutesResponse) GetRoutes() []*Route {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+// Route is how one daemon or endpoint is reached.
+type Route struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A daemon id, or "endpoint@daemon".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The peer the route goes through; empty for this daemon and its own clients' endpoints.
+	Via string `protobuf:"bytes,2,opt,name=via,proto3" json:"via,omitempty"`
+	// Hops to it: 0 = here, 1 = the peer itself...
+	Hops uint32 `protobuf:"varint,3,opt,name=hops,proto3" json:"hops,omitempty"`
+	// The epoch of the daemon that owns it.
+	Epoch uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// True for the route in use (the best of those known for the name).
+	Best          bool `protobuf:"varint,5,opt,name=best,proto3" json:"best,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Route) Reset() {
+	*x = Route{}
+	mi := &file_weft_v1_admin_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Route) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Route) ProtoMessage() {}
+
+func (x *Route) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_admin_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Route.ProtoReflect.Descriptor instead.
+func (*Route) Descriptor() ([]byte, []int) {
+	return file_weft_v1_admin_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Route) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Route) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *Route) GetHops() uint32 {
+	if x != nil {
+		return x.Hops
+	}
+	return 0
+}
+
+func (x *Route) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Route) GetBest() bool {
+	if x != nil {
+		return x.Best
+	}
+	return false
+}
+
+type PeersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeersRequest) Reset() {
+	*x = PeersRequest{}
+	mi := &file_weft_v1_admin_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeersRequest) ProtoMessage() {}
+
+func (x *PeersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_admin_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeersRequest.ProtoReflect.Descriptor instead.
+func (*PeersRequest) Descriptor() ([]byte, []int) {
+	return file_weft_v1_admin_service_proto_rawDescGZIP(), []int{11}
+}
+
+type PeersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Peers         []*Peer                `protobuf:"bytes,1,rep,name=peers,proto3" json:"peers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeersResponse) Reset() {
+	*x = PeersResponse{}
+	mi := &file_weft_v1_admin_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeersResponse) ProtoMessage() {}
+
+func (x *PeersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_admin_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeersResponse.ProtoReflect.Descriptor instead.
+func (*PeersResponse) Descriptor() ([]byte, []int) {
+	return file_weft_v1_admin_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PeersResponse) GetPeers() []*Peer {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+// Peer is one peer link.
+type Peer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The peer's daemon id (from its certificate, matching its hello).
+	DaemonId string `protobuf:"bytes,1,opt,name=daemon_id,json=daemonId,proto3" json:"daemon_id,omitempty"`
+	// "dialed" (this daemon connected to it) or "accepted".
+	Direction string `protobuf:"bytes,2,opt,name=direction,proto3" json:"direction,omitempty"`
+	// The address dialed, or the remote address accepted.
+	Address string `protobuf:"bytes,3,opt,name=address,proto3" json:"address,omitempty"`
+	// The peer's epoch from its hello.
+	Epoch uint64 `protobuf:"varint,4,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// Envelopes waiting in the link's outbox, and its capacity.
+	Queued   uint64 `protobuf:"varint,5,opt,name=queued,proto3" json:"queued,omitempty"`
+	Capacity uint64 `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// Since the link last received anything.
+	SilentFor *durationpb.Duration `protobuf:"bytes,7,opt,name=silent_for,json=silentFor,proto3" json:"silent_for,omitempty"`
+	// Counters: envelopes sent and received, dropped by cause.
+	Counters      map[string]uint64 `protobuf:"bytes,8,rep,name=counters,proto3" json:"counters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Peer) Reset() {
+	*x = Peer{}
+	mi := &file_weft_v1_admin_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Peer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Peer) ProtoMessage() {}
+
+func (x *Peer) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_admin_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Peer.ProtoReflect.Descriptor instead.
+func (*Peer) Descriptor() ([]byte, []int) {
+	return file_weft_v1_admin_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Peer) GetDaemonId() string {
+	if x != nil {
+		return x.DaemonId
+	}
+	return ""
+}
+
+func (x *Peer) GetDirection() string {
+	if x != nil {
+		return x.Direction
+	}
+	return ""
+}
+
+func (x *Peer) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Peer) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Peer) GetQueued() uint64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+func (x *Peer) GetCapacity() uint64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *Peer) GetSilentFor() *durationpb.Duration {
+	if x != nil {
+		return x.SilentFor
+	}
+	return nil
+}
+
+func (x *Peer) GetCounters() map[string]uint64 {
+	if x != nil {
+		return x.Counters
+	}
+	return nil
+}
+
 var File_weft_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_weft_v1_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bweft/v1/admin_service.proto\x12\aweft.v1\x1a\x1egoogle/protobuf/duration.proto\"\r\n" +
+	"\x1bweft/v1/admin_service.proto\x12\aweft.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1aweft/v1/call_service.proto\"\r\n" +
 	"\vInfoRequest\"\xf1\x02\n" +
 	"\fInfoResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1b\n" +
@@ -424,10 +855,41 @@ const file_weft_v1_admin_service_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\x1a;\n" +
 	"\rCountersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x012~\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x11\n" +
+	"\x0fInFlightRequest\"?\n" +
+	"\x10InFlightResponse\x12+\n" +
+	"\x05calls\x18\x01 \x03(\v2\x15.weft.v1.InFlightCallR\x05calls\"\x0f\n" +
+	"\rRoutesRequest\"8\n" +
+	"\x0eRoutesResponse\x12&\n" +
+	"\x06routes\x18\x01 \x03(\v2\x0e.weft.v1.RouteR\x06routes\"k\n" +
+	"\x05Route\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03via\x18\x02 \x01(\tR\x03via\x12\x12\n" +
+	"\x04hops\x18\x03 \x01(\rR\x04hops\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04best\x18\x05 \x01(\bR\x04best\"\x0e\n" +
+	"\fPeersRequest\"4\n" +
+	"\rPeersResponse\x12#\n" +
+	"\x05peers\x18\x01 \x03(\v2\r.weft.v1.PeerR\x05peers\"\xd5\x02\n" +
+	"\x04Peer\x12\x1b\n" +
+	"\tdaemon_id\x18\x01 \x01(\tR\bdaemonId\x12\x1c\n" +
+	"\tdirection\x18\x02 \x01(\tR\tdirection\x12\x18\n" +
+	"\aaddress\x18\x03 \x01(\tR\aaddress\x12\x14\n" +
+	"\x05epoch\x18\x04 \x01(\x04R\x05epoch\x12\x16\n" +
+	"\x06queued\x18\x05 \x01(\x04R\x06queued\x12\x1a\n" +
+	"\bcapacity\x18\x06 \x01(\x04R\bcapacity\x128\n" +
+	"\n" +
+	"silent_for\x18\a \x01(\v2\x19.google.protobuf.DurationR\tsilentFor\x127\n" +
+	"\bcounters\x18\b \x03(\v2\x1b.weft.v1.Peer.CountersEntryR\bcounters\x1a;\n" +
+	"\rCountersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x012\xb2\x02\n" +
 	"\fAdminService\x123\n" +
 	"\x04Info\x12\x14.weft.v1.InfoRequest\x1a\x15.weft.v1.InfoResponse\x129\n" +
-	"\x06Queues\x12\x16.weft.v1.QueuesRequest\x1a\x17.weft.v1.QueuesResponseBb\n" +
+	"\x06Queues\x12\x16.weft.v1.QueuesRequest\x1a\x17.weft.v1.QueuesResponse\x12?\n" +
+	"\bInFlight\x12\x18.weft.v1.InFlightRequest\x1a\x19.weft.v1.InFlightResponse\x129\n" +
+	"\x06Routes\x12\x16.weft.v1.RoutesRequest\x1a\x17.weft.v1.RoutesResponse\x126\n" +
+	"\x05Peers\x12\x15.weft.v1.PeersRequest\x1a\x16.weft.v1.PeersResponseBb\n" +
 	"\x0eio.weft.api.v1B\x11AdminServiceProtoP\x01Z;github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1;weftv1b\x06proto3"
 
 var (
@@ -442,7 +904,7 @@ func file_weft_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_weft_v1_admin_service_proto_rawDescData
 }
 
-var file_weft_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_weft_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_weft_v1_admin_service_proto_goTypes = []any{
 	(*InfoRequest)(nil),         // 0: weft.v1.InfoRequest
 	(*InfoResponse)(nil),        // 1: weft.v1.InfoResponse
@@ -450,27 +912,48 @@ var file_weft_v1_admin_service_proto_goTypes = []any{
 	(*QueuesRequest)(nil),       // 3: weft.v1.QueuesRequest
 	(*QueuesResponse)(nil),      // 4: weft.v1.QueuesResponse
 	(*QueueInfo)(nil),           // 5: weft.v1.QueueInfo
-	nil,                         // 6: weft.v1.InfoResponse.CountersEntry
-	nil,                         // 7: weft.v1.QueueInfo.DropsEntry
-	nil,                         // 8: weft.v1.QueueInfo.CountersEntry
-	(*durationpb.Duration)(nil), // 9: google.protobuf.Duration
+	(*InFlightRequest)(nil),     // 6: weft.v1.InFlightRequest
+	(*InFlightResponse)(nil),    // 7: weft.v1.InFlightResponse
+	(*RoutesRequest)(nil),       // 8: weft.v1.RoutesRequest
+	(*RoutesResponse)(nil),      // 9: weft.v1.RoutesResponse
+	(*Route)(nil),               // 10: weft.v1.Route
+	(*PeersRequest)(nil),        // 11: weft.v1.PeersRequest
+	(*PeersResponse)(nil),       // 12: weft.v1.PeersResponse
+	(*Peer)(nil),                // 13: weft.v1.Peer
+	nil,                         // 14: weft.v1.InfoResponse.CountersEntry
+	nil,                         // 15: weft.v1.QueueInfo.DropsEntry
+	nil,                         // 16: weft.v1.QueueInfo.CountersEntry
+	nil,                         // 17: weft.v1.Peer.CountersEntry
+	(*durationpb.Duration)(nil), // 18: google.protobuf.Duration
+	(*InFlightCall)(nil),        // 19: weft.v1.InFlightCall
 }
 var file_weft_v1_admin_service_proto_depIdxs = []int32{
-	9, // 0: weft.v1.InfoResponse.uptime:type_name -> google.protobuf.Duration
-	2, // 1: weft.v1.InfoResponse.listen:type_name -> weft.v1.ListenAddress
-	6, // 2: weft.v1.InfoResponse.counters:type_name -> weft.v1.InfoResponse.CountersEntry
-	5, // 3: weft.v1.QueuesResponse.queues:type_name -> weft.v1.QueueInfo
-	7, // 4: weft.v1.QueueInfo.drops:type_name -> weft.v1.QueueInfo.DropsEntry
-	8, // 5: weft.v1.QueueInfo.counters:type_name -> weft.v1.QueueInfo.CountersEntry
-	0, // 6: weft.v1.AdminService.Info:input_type -> weft.v1.InfoRequest
-	3, // 7: weft.v1.AdminService.Queues:input_type -> weft.v1.QueuesRequest
-	1, // 8: weft.v1.AdminService.Info:output_type -> weft.v1.InfoResponse
-	4, // 9: weft.v1.AdminService.Queues:output_type -> weft.v1.QueuesResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	18, // 0: weft.v1.InfoResponse.uptime:type_name -> google.protobuf.Duration
+	2,  // 1: weft.v1.InfoResponse.listen:type_name -> weft.v1.ListenAddress
+	14, // 2: weft.v1.InfoResponse.counters:type_name -> weft.v1.InfoResponse.CountersEntry
+	5,  // 3: weft.v1.QueuesResponse.queues:type_name -> weft.v1.QueueInfo
+	15, // 4: weft.v1.QueueInfo.drops:type_name -> weft.v1.QueueInfo.DropsEntry
+	16, // 5: weft.v1.QueueInfo.counters:type_name -> weft.v1.QueueInfo.CountersEntry
+	19, // 6: weft.v1.InFlightResponse.calls:type_name -> weft.v1.InFlightCall
+	10, // 7: weft.v1.RoutesResponse.routes:type_name -> weft.v1.Route
+	13, // 8: weft.v1.PeersResponse.peers:type_name -> weft.v1.Peer
+	18, // 9: weft.v1.Peer.silent_for:type_name -> google.protobuf.Duration
+	17, // 10: weft.v1.Peer.counters:type_name -> weft.v1.Peer.CountersEntry
+	0,  // 11: weft.v1.AdminService.Info:input_type -> weft.v1.InfoRequest
+	3,  // 12: weft.v1.AdminService.Queues:input_type -> weft.v1.QueuesRequest
+	6,  // 13: weft.v1.AdminService.InFlight:input_type -> weft.v1.InFlightRequest
+	8,  // 14: weft.v1.AdminService.Routes:input_type -> weft.v1.RoutesRequest
+	11, // 15: weft.v1.AdminService.Peers:input_type -> weft.v1.PeersRequest
+	1,  // 16: weft.v1.AdminService.Info:output_type -> weft.v1.InfoResponse
+	4,  // 17: weft.v1.AdminService.Queues:output_type -> weft.v1.QueuesResponse
+	7,  // 18: weft.v1.AdminService.InFlight:output_type -> weft.v1.InFlightResponse
+	9,  // 19: weft.v1.AdminService.Routes:output_type -> weft.v1.RoutesResponse
+	12, // 20: weft.v1.AdminService.Peers:output_type -> weft.v1.PeersResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_admin_service_proto_init() }
@@ -478,13 +961,14 @@ func file_weft_v1_admin_service_proto_init() {
 	if File_weft_v1_admin_service_proto != nil {
 		return
 	}
+	file_weft_v1_call_service_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_admin_service_proto_rawDesc), len(file_weft_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

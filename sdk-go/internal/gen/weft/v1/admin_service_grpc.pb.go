@@ -19,8 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_Info_FullMethodName   = "/weft.v1.AdminService/Info"
-	AdminService_Queues_FullMethodName = "/weft.v1.AdminService/Queues"
+	AdminService_Info_FullMethodName     = "/weft.v1.AdminService/Info"
+	AdminService_Queues_FullMethodName   = "/weft.v1.AdminService/Queues"
+	AdminService_InFlight_FullMethodName = "/weft.v1.AdminService/InFlight"
+	AdminService_Routes_FullMethodName   = "/weft.v1.AdminService/Routes"
+	AdminService_Peers_FullMethodName    = "/weft.v1.AdminService/Peers"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -33,6 +36,12 @@ type AdminServiceClient interface {
 	Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error)
 	// Queues lists every bounded queue with its depth, capacity and drops by cause.
 	Queues(ctx context.Context, in *QueuesRequest, opts ...grpc.CallOption) (*QueuesResponse, error)
+	// InFlight lists every call in flight on this daemon (Shrapnel's where_all).
+	InFlight(ctx context.Context, in *InFlightRequest, opts ...grpc.CallOption) (*InFlightResponse, error)
+	// Routes lists the daemons and endpoints this daemon can reach, local ones first.
+	Routes(ctx context.Context, in *RoutesRequest, opts ...grpc.CallOption) (*RoutesResponse, error)
+	// Peers lists the peer links.
+	Peers(ctx context.Context, in *PeersRequest, opts ...grpc.CallOption) (*PeersResponse, error)
 }
 
 type adminServiceClient struct {
@@ -63,6 +72,36 @@ func (c *adminServiceClient) Queues(ctx context.Context, in *QueuesRequest, opts
 	return out, nil
 }
 
+func (c *adminServiceClient) InFlight(ctx context.Context, in *InFlightRequest, opts ...grpc.CallOption) (*InFlightResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InFlightResponse)
+	err := c.cc.Invoke(ctx, AdminService_InFlight_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) Routes(ctx context.Context, in *RoutesRequest, opts ...grpc.CallOption) (*RoutesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RoutesResponse)
+	err := c.cc.Invoke(ctx, AdminService_Routes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) Peers(ctx context.Context, in *PeersRequest, opts ...grpc.CallOption) (*PeersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PeersResponse)
+	err := c.cc.Invoke(ctx, AdminService_Peers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -73,6 +112,12 @@ type AdminServiceServer interface {
 	Info(context.Context, *InfoRequest) (*InfoResponse, error)
 	// Queues lists every bounded queue with its depth, capacity and drops by cause.
 	Queues(context.Context, *QueuesRequest) (*QueuesResponse, error)
+	// InFlight lists every call in flight on this daemon (Shrapnel's where_all).
+	InFlight(context.Context, *InFlightRequest) (*InFlightResponse, error)
+	// Routes lists the daemons and endpoints this daemon can reach, local ones first.
+	Routes(context.Context, *RoutesRequest) (*RoutesResponse, error)
+	// Peers lists the peer links.
+	Peers(context.Context, *PeersRequest) (*PeersResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -88,6 +133,15 @@ func (UnimplementedAdminServiceServer) Info(context.Context, *InfoRequest) (*Inf
 }
 func (UnimplementedAdminServiceServer) Queues(context.Context, *QueuesRequest) (*QueuesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Queues not implemented")
+}
+func (UnimplementedAdminServiceServer) InFlight(context.Context, *InFlightRequest) (*InFlightResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InFlight not implemented")
+}
+func (UnimplementedAdminServiceServer) Routes(context.Context, *RoutesRequest) (*RoutesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Routes not implemented")
+}
+func (UnimplementedAdminServiceServer) Peers(context.Context, *PeersRequest) (*PeersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Peers not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -146,6 +200,60 @@ func _AdminService_Queues_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_InFlight_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InFlightRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).InFlight(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_InFlight_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).InFlight(ctx, req.(*InFlightRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_Routes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RoutesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).Routes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_Routes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).Routes(ctx, req.(*RoutesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_Peers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PeersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).Peers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_Peers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).Peers(ctx, req.(*PeersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -160,6 +268,18 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Queues",
 			Handler:    _AdminService_Queues_Handler,
+		},
+		{
+			MethodName: "InFlight",
+			Handler:    _AdminService_InFlight_Handler,
+		},
+		{
+			MethodName: "Routes",
+			Handler:    _AdminService_Routes_Handler,
+		},
+		{
+			MethodName: "Peers",
+			Handler:    _AdminService_Peers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -77,6 +77,16 @@ const (
 	ErrorReason_ERROR_REASON_INVALID_HEADER ErrorReason = 23
 	// Too many flushes are waiting already.
 	ErrorReason_ERROR_REASON_TOO_MANY_FLUSHES ErrorReason = 24
+	// A statistics op does not fit what the entry holds (add to a string, put into a scalar...).
+	ErrorReason_ERROR_REASON_STATS_CONFLICT ErrorReason = 25
+	// A statistics bound is reached (namespaces, entries, records); the op is skipped.
+	ErrorReason_ERROR_REASON_STATS_FULL ErrorReason = 26
+	// A called function raised; metadata "type", "message" and "stack" describe it.
+	ErrorReason_ERROR_REASON_CALL_FAILED ErrorReason = 27
+	// The endpoint serves no function of that name.
+	ErrorReason_ERROR_REASON_UNKNOWN_FUNCTION ErrorReason = 28
+	// Another client serves an endpoint of that name on this daemon already.
+	ErrorReason_ERROR_REASON_ENDPOINT_TAKEN ErrorReason = 29
 )
 
 // Enum value maps for ErrorReason.
@@ -107,6 +117,11 @@ var (
 		22: "ERROR_REASON_SHUTTING_DOWN",
 		23: "ERROR_REASON_INVALID_HEADER",
 		24: "ERROR_REASON_TOO_MANY_FLUSHES",
+		25: "ERROR_REASON_STATS_CONFLICT",
+		26: "ERROR_REASON_STATS_FULL",
+		27: "ERROR_REASON_CALL_FAILED",
+		28: "ERROR_REASON_UNKNOWN_FUNCTION",
+		29: "ERROR_REASON_ENDPOINT_TAKEN",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":         0,
@@ -134,6 +149,11 @@ var (
 		"ERROR_REASON_SHUTTING_DOWN":       22,
 		"ERROR_REASON_INVALID_HEADER":      23,
 		"ERROR_REASON_TOO_MANY_FLUSHES":    24,
+		"ERROR_REASON_STATS_CONFLICT":      25,
+		"ERROR_REASON_STATS_FULL":          26,
+		"ERROR_REASON_CALL_FAILED":         27,
+		"ERROR_REASON_UNKNOWN_FUNCTION":    28,
+		"ERROR_REASON_ENDPOINT_TAKEN":      29,
 	}
 )
 
@@ -936,7 +956,7 @@ const file_weft_v1_types_proto_rawDesc = "" +
 	"\x04keys\x18\x01 \x03(\tR\x04keys\x12\x12\n" +
 	"\x04trim\x18\x02 \x03(\tR\x04trim\x12\x1d\n" +
 	"\n" +
-	"drop_empty\x18\x03 \x01(\bR\tdropEmpty*\xb4\x06\n" +
+	"drop_empty\x18\x03 \x01(\bR\tdropEmpty*\xd4\a\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12$\n" +
 	" ERROR_REASON_INVALID_ROUTING_KEY\x10\x01\x12 \n" +
@@ -963,7 +983,12 @@ const file_weft_v1_types_proto_rawDesc = "" +
 	"\x1eERROR_REASON_TOO_MANY_WATCHERS\x10\x15\x12\x1e\n" +
 	"\x1aERROR_REASON_SHUTTING_DOWN\x10\x16\x12\x1f\n" +
 	"\x1bERROR_REASON_INVALID_HEADER\x10\x17\x12!\n" +
-	"\x1dERROR_REASON_TOO_MANY_FLUSHES\x10\x18*\xb1\x01\n" +
+	"\x1dERROR_REASON_TOO_MANY_FLUSHES\x10\x18\x12\x1f\n" +
+	"\x1bERROR_REASON_STATS_CONFLICT\x10\x19\x12\x1b\n" +
+	"\x17ERROR_REASON_STATS_FULL\x10\x1a\x12\x1c\n" +
+	"\x18ERROR_REASON_CALL_FAILED\x10\x1b\x12!\n" +
+	"\x1dERROR_REASON_UNKNOWN_FUNCTION\x10\x1c\x12\x1f\n" +
+	"\x1bERROR_REASON_ENDPOINT_TAKEN\x10\x1d*\xb1\x01\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fEVENT_KIND_BORN\x10\x01\x12\x15\n" +

@@ -543,6 +543,532 @@ func (x *Lagged) GetDropped() uint64 {
 	return 0
 }
 
+type RecentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Routing-key patterns (as ObjectFilter.routing_keys); empty = every key.
+	RoutingKeys []string `protobuf:"bytes,1,rep,name=routing_keys,json=routingKeys,proto3" json:"routing_keys,omitempty"`
+	// Events per key at most, newest last (default and maximum: the cache's per-key length).
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecentRequest) Reset() {
+	*x = RecentRequest{}
+	mi := &file_weft_v1_view_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecentRequest) ProtoMessage() {}
+
+func (x *RecentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_view_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecentRequest.ProtoReflect.Descriptor instead.
+func (*RecentRequest) Descriptor() ([]byte, []int) {
+	return file_weft_v1_view_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RecentRequest) GetRoutingKeys() []string {
+	if x != nil {
+		return x.RoutingKeys
+	}
+	return nil
+}
+
+func (x *RecentRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type RecentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []*RecentKey           `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecentResponse) Reset() {
+	*x = RecentResponse{}
+	mi := &file_weft_v1_view_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecentResponse) ProtoMessage() {}
+
+func (x *RecentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_view_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecentResponse.ProtoReflect.Descriptor instead.
+func (*RecentResponse) Descriptor() ([]byte, []int) {
+	return file_weft_v1_view_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RecentResponse) GetKeys() []*RecentKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+type RecentKey struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	RoutingKey string                 `protobuf:"bytes,1,opt,name=routing_key,json=routingKey,proto3" json:"routing_key,omitempty"`
+	// Events seen for this key while it was cached (an estimate of how busy it is).
+	Count uint64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// The last events, oldest first; values longer than the summary size are cut.
+	Events        []*ContextEvent `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecentKey) Reset() {
+	*x = RecentKey{}
+	mi := &file_weft_v1_view_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecentKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecentKey) ProtoMessage() {}
+
+func (x *RecentKey) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_view_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecentKey.ProtoReflect.Descriptor instead.
+func (*RecentKey) Descriptor() ([]byte, []int) {
+	return file_weft_v1_view_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecentKey) GetRoutingKey() string {
+	if x != nil {
+		return x.RoutingKey
+	}
+	return ""
+}
+
+func (x *RecentKey) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *RecentKey) GetEvents() []*ContextEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+type SketchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Routing-key patterns; empty = every key.
+	RoutingKeys []string `protobuf:"bytes,1,rep,name=routing_keys,json=routingKeys,proto3" json:"routing_keys,omitempty"`
+	// Heavy hitters and top values listed at most (default 20, at most 1,000).
+	Top           uint32 `protobuf:"varint,2,opt,name=top,proto3" json:"top,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SketchRequest) Reset() {
+	*x = SketchRequest{}
+	mi := &file_weft_v1_view_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SketchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SketchRequest) ProtoMessage() {}
+
+func (x *SketchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_view_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SketchRequest.ProtoReflect.Descriptor instead.
+func (*SketchRequest) Descriptor() ([]byte, []int) {
+	return file_weft_v1_view_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SketchRequest) GetRoutingKeys() []string {
+	if x != nil {
+		return x.RoutingKeys
+	}
+	return nil
+}
+
+func (x *SketchRequest) GetTop() uint32 {
+	if x != nil {
+		return x.Top
+	}
+	return 0
+}
+
+type SketchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events sketched since the daemon started.
+	Events uint64 `protobuf:"varint,1,opt,name=events,proto3" json:"events,omitempty"`
+	// Per routing key, most events first.
+	Keys []*KeySketch `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Routing keys seen most often (a frequent-items sketch).
+	HeavyHitters []*FrequentItem `protobuf:"bytes,3,rep,name=heavy_hitters,json=heavyHitters,proto3" json:"heavy_hitters,omitempty"`
+	// Per configured field (setting sketch.fields).
+	Fields []*FieldSketch `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
+	// Events of keys beyond sketch.max-keys: counted here, not sketched per key.
+	UntrackedKeyEvents uint64 `protobuf:"varint,5,opt,name=untracked_key_events,json=untrackedKeyEvents,proto3" json:"untracked_key_events,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *SketchResponse) Reset() {
+	*x = SketchResponse{}
+	mi := &file_weft_v1_view_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SketchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SketchResponse) ProtoMessage() {}
+
+func (x *SketchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_view_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SketchResponse.ProtoReflect.Descriptor instead.
+func (*SketchResponse) Descriptor() ([]byte, []int) {
+	return file_weft_v1_view_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SketchResponse) GetEvents() uint64 {
+	if x != nil {
+		return x.Events
+	}
+	return 0
+}
+
+func (x *SketchResponse) GetKeys() []*KeySketch {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *SketchResponse) GetHeavyHitters() []*FrequentItem {
+	if x != nil {
+		return x.HeavyHitters
+	}
+	return nil
+}
+
+func (x *SketchResponse) GetFields() []*FieldSketch {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *SketchResponse) GetUntrackedKeyEvents() uint64 {
+	if x != nil {
+		return x.UntrackedKeyEvents
+	}
+	return 0
+}
+
+type KeySketch struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	RoutingKey string                 `protobuf:"bytes,1,opt,name=routing_key,json=routingKey,proto3" json:"routing_key,omitempty"`
+	Count      uint64                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Distinct object ids (HyperLogLog estimate) with bounds at 95% confidence.
+	DistinctIds      float64 `protobuf:"fixed64,3,opt,name=distinct_ids,json=distinctIds,proto3" json:"distinct_ids,omitempty"`
+	DistinctIdsLower float64 `protobuf:"fixed64,4,opt,name=distinct_ids_lower,json=distinctIdsLower,proto3" json:"distinct_ids_lower,omitempty"`
+	DistinctIdsUpper float64 `protobuf:"fixed64,5,opt,name=distinct_ids_upper,json=distinctIdsUpper,proto3" json:"distinct_ids_upper,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *KeySketch) Reset() {
+	*x = KeySketch{}
+	mi := &file_weft_v1_view_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeySketch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeySketch) ProtoMessage() {}
+
+func (x *KeySketch) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_view_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeySketch.ProtoReflect.Descriptor instead.
+func (*KeySketch) Descriptor() ([]byte, []int) {
+	return file_weft_v1_view_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *KeySketch) GetRoutingKey() string {
+	if x != nil {
+		return x.RoutingKey
+	}
+	return ""
+}
+
+func (x *KeySketch) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *KeySketch) GetDistinctIds() float64 {
+	if x != nil {
+		return x.DistinctIds
+	}
+	return 0
+}
+
+func (x *KeySketch) GetDistinctIdsLower() float64 {
+	if x != nil {
+		return x.DistinctIdsLower
+	}
+	return 0
+}
+
+func (x *KeySketch) GetDistinctIdsUpper() float64 {
+	if x != nil {
+		return x.DistinctIdsUpper
+	}
+	return 0
+}
+
+type FrequentItem struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Item     string                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	Estimate uint64                 `protobuf:"varint,2,opt,name=estimate,proto3" json:"estimate,omitempty"`
+	// The true count lies between these bounds.
+	LowerBound    uint64 `protobuf:"varint,3,opt,name=lower_bound,json=lowerBound,proto3" json:"lower_bound,omitempty"`
+	UpperBound    uint64 `protobuf:"varint,4,opt,name=upper_bound,json=upperBound,proto3" json:"upper_bound,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FrequentItem) Reset() {
+	*x = FrequentItem{}
+	mi := &file_weft_v1_view_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FrequentItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FrequentItem) ProtoMessage() {}
+
+func (x *FrequentItem) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_view_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FrequentItem.ProtoReflect.Descriptor instead.
+func (*FrequentItem) Descriptor() ([]byte, []int) {
+	return file_weft_v1_view_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *FrequentItem) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *FrequentItem) GetEstimate() uint64 {
+	if x != nil {
+		return x.Estimate
+	}
+	return 0
+}
+
+func (x *FrequentItem) GetLowerBound() uint64 {
+	if x != nil {
+		return x.LowerBound
+	}
+	return 0
+}
+
+func (x *FrequentItem) GetUpperBound() uint64 {
+	if x != nil {
+		return x.UpperBound
+	}
+	return 0
+}
+
+type FieldSketch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Field string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// Events that carried the field.
+	Count         uint64          `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Distinct      float64         `protobuf:"fixed64,3,opt,name=distinct,proto3" json:"distinct,omitempty"`
+	DistinctLower float64         `protobuf:"fixed64,4,opt,name=distinct_lower,json=distinctLower,proto3" json:"distinct_lower,omitempty"`
+	DistinctUpper float64         `protobuf:"fixed64,5,opt,name=distinct_upper,json=distinctUpper,proto3" json:"distinct_upper,omitempty"`
+	Top           []*FrequentItem `protobuf:"bytes,6,rep,name=top,proto3" json:"top,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldSketch) Reset() {
+	*x = FieldSketch{}
+	mi := &file_weft_v1_view_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldSketch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldSketch) ProtoMessage() {}
+
+func (x *FieldSketch) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_view_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldSketch.ProtoReflect.Descriptor instead.
+func (*FieldSketch) Descriptor() ([]byte, []int) {
+	return file_weft_v1_view_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FieldSketch) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *FieldSketch) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *FieldSketch) GetDistinct() float64 {
+	if x != nil {
+		return x.Distinct
+	}
+	return 0
+}
+
+func (x *FieldSketch) GetDistinctLower() float64 {
+	if x != nil {
+		return x.DistinctLower
+	}
+	return 0
+}
+
+func (x *FieldSketch) GetDistinctUpper() float64 {
+	if x != nil {
+		return x.DistinctUpper
+	}
+	return 0
+}
+
+func (x *FieldSketch) GetTop() []*FrequentItem {
+	if x != nil {
+		return x.Top
+	}
+	return nil
+}
+
 var File_weft_v1_view_service_proto protoreflect.FileDescriptor
 
 const file_weft_v1_view_service_proto_rawDesc = "" +
@@ -584,15 +1110,57 @@ const file_weft_v1_view_service_proto_rawDesc = "" +
 	"\x06lagged\x18\x03 \x01(\v2\x0f.weft.v1.LaggedH\x00R\x06laggedB\x06\n" +
 	"\x04item\"\"\n" +
 	"\x06Lagged\x12\x18\n" +
-	"\adropped\x18\x01 \x01(\x04R\adropped*X\n" +
+	"\adropped\x18\x01 \x01(\x04R\adropped\"H\n" +
+	"\rRecentRequest\x12!\n" +
+	"\frouting_keys\x18\x01 \x03(\tR\vroutingKeys\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"8\n" +
+	"\x0eRecentResponse\x12&\n" +
+	"\x04keys\x18\x01 \x03(\v2\x12.weft.v1.RecentKeyR\x04keys\"q\n" +
+	"\tRecentKey\x12\x1f\n" +
+	"\vrouting_key\x18\x01 \x01(\tR\n" +
+	"routingKey\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\x12-\n" +
+	"\x06events\x18\x03 \x03(\v2\x15.weft.v1.ContextEventR\x06events\"D\n" +
+	"\rSketchRequest\x12!\n" +
+	"\frouting_keys\x18\x01 \x03(\tR\vroutingKeys\x12\x10\n" +
+	"\x03top\x18\x02 \x01(\rR\x03top\"\xec\x01\n" +
+	"\x0eSketchResponse\x12\x16\n" +
+	"\x06events\x18\x01 \x01(\x04R\x06events\x12&\n" +
+	"\x04keys\x18\x02 \x03(\v2\x12.weft.v1.KeySketchR\x04keys\x12:\n" +
+	"\rheavy_hitters\x18\x03 \x03(\v2\x15.weft.v1.FrequentItemR\fheavyHitters\x12,\n" +
+	"\x06fields\x18\x04 \x03(\v2\x14.weft.v1.FieldSketchR\x06fields\x120\n" +
+	"\x14untracked_key_events\x18\x05 \x01(\x04R\x12untrackedKeyEvents\"\xc1\x01\n" +
+	"\tKeySketch\x12\x1f\n" +
+	"\vrouting_key\x18\x01 \x01(\tR\n" +
+	"routingKey\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\x12!\n" +
+	"\fdistinct_ids\x18\x03 \x01(\x01R\vdistinctIds\x12,\n" +
+	"\x12distinct_ids_lower\x18\x04 \x01(\x01R\x10distinctIdsLower\x12,\n" +
+	"\x12distinct_ids_upper\x18\x05 \x01(\x01R\x10distinctIdsUpper\"\x80\x01\n" +
+	"\fFrequentItem\x12\x12\n" +
+	"\x04item\x18\x01 \x01(\tR\x04item\x12\x1a\n" +
+	"\bestimate\x18\x02 \x01(\x04R\bestimate\x12\x1f\n" +
+	"\vlower_bound\x18\x03 \x01(\x04R\n" +
+	"lowerBound\x12\x1f\n" +
+	"\vupper_bound\x18\x04 \x01(\x04R\n" +
+	"upperBound\"\xcc\x01\n" +
+	"\vFieldSketch\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\x12\x1a\n" +
+	"\bdistinct\x18\x03 \x01(\x01R\bdistinct\x12%\n" +
+	"\x0edistinct_lower\x18\x04 \x01(\x01R\rdistinctLower\x12%\n" +
+	"\x0edistinct_upper\x18\x05 \x01(\x01R\rdistinctUpper\x12'\n" +
+	"\x03top\x18\x06 \x03(\v2\x15.weft.v1.FrequentItemR\x03top*X\n" +
 	"\tWatchMode\x12\x1a\n" +
 	"\x16WATCH_MODE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13WATCH_MODE_MESSAGES\x10\x01\x12\x16\n" +
-	"\x12WATCH_MODE_OBJECTS\x10\x022\xd5\x01\n" +
+	"\x12WATCH_MODE_OBJECTS\x10\x022\xcb\x02\n" +
 	"\vViewService\x12B\n" +
 	"\tGetObject\x12\x19.weft.v1.GetObjectRequest\x1a\x1a.weft.v1.GetObjectResponse\x12H\n" +
 	"\vListObjects\x12\x1b.weft.v1.ListObjectsRequest\x1a\x1c.weft.v1.ListObjectsResponse\x128\n" +
-	"\x05Watch\x12\x15.weft.v1.WatchRequest\x1a\x16.weft.v1.WatchResponse0\x01Ba\n" +
+	"\x05Watch\x12\x15.weft.v1.WatchRequest\x1a\x16.weft.v1.WatchResponse0\x01\x129\n" +
+	"\x06Recent\x12\x16.weft.v1.RecentRequest\x1a\x17.weft.v1.RecentResponse\x129\n" +
+	"\x06Sketch\x12\x16.weft.v1.SketchRequest\x1a\x17.weft.v1.SketchResponseBa\n" +
 	"\x0eio.weft.api.v1B\x10ViewServiceProtoP\x01Z;github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1;weftv1b\x06proto3"
 
 var (
@@ -608,7 +1176,7 @@ func file_weft_v1_view_service_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_view_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_weft_v1_view_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_weft_v1_view_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_weft_v1_view_service_proto_goTypes = []any{
 	(WatchMode)(0),              // 0: weft.v1.WatchMode
 	(*GetObjectRequest)(nil),    // 1: weft.v1.GetObjectRequest
@@ -618,38 +1186,56 @@ var file_weft_v1_view_service_proto_goTypes = []any{
 	(*WatchRequest)(nil),        // 5: weft.v1.WatchRequest
 	(*WatchResponse)(nil),       // 6: weft.v1.WatchResponse
 	(*Lagged)(nil),              // 7: weft.v1.Lagged
-	(*Projection)(nil),          // 8: weft.v1.Projection
-	(Source)(0),                 // 9: weft.v1.Source
-	(*ContextObject)(nil),       // 10: weft.v1.ContextObject
-	(*ObjectFilter)(nil),        // 11: weft.v1.ObjectFilter
-	(*ContextEvent)(nil),        // 12: weft.v1.ContextEvent
+	(*RecentRequest)(nil),       // 8: weft.v1.RecentRequest
+	(*RecentResponse)(nil),      // 9: weft.v1.RecentResponse
+	(*RecentKey)(nil),           // 10: weft.v1.RecentKey
+	(*SketchRequest)(nil),       // 11: weft.v1.SketchRequest
+	(*SketchResponse)(nil),      // 12: weft.v1.SketchResponse
+	(*KeySketch)(nil),           // 13: weft.v1.KeySketch
+	(*FrequentItem)(nil),        // 14: weft.v1.FrequentItem
+	(*FieldSketch)(nil),         // 15: weft.v1.FieldSketch
+	(*Projection)(nil),          // 16: weft.v1.Projection
+	(Source)(0),                 // 17: weft.v1.Source
+	(*ContextObject)(nil),       // 18: weft.v1.ContextObject
+	(*ObjectFilter)(nil),        // 19: weft.v1.ObjectFilter
+	(*ContextEvent)(nil),        // 20: weft.v1.ContextEvent
 }
 var file_weft_v1_view_service_proto_depIdxs = []int32{
-	8,  // 0: weft.v1.GetObjectRequest.projection:type_name -> weft.v1.Projection
-	9,  // 1: weft.v1.GetObjectRequest.source:type_name -> weft.v1.Source
-	10, // 2: weft.v1.GetObjectResponse.object:type_name -> weft.v1.ContextObject
-	11, // 3: weft.v1.ListObjectsRequest.filter:type_name -> weft.v1.ObjectFilter
-	8,  // 4: weft.v1.ListObjectsRequest.projection:type_name -> weft.v1.Projection
-	9,  // 5: weft.v1.ListObjectsRequest.source:type_name -> weft.v1.Source
-	10, // 6: weft.v1.ListObjectsResponse.objects:type_name -> weft.v1.ContextObject
+	16, // 0: weft.v1.GetObjectRequest.projection:type_name -> weft.v1.Projection
+	17, // 1: weft.v1.GetObjectRequest.source:type_name -> weft.v1.Source
+	18, // 2: weft.v1.GetObjectResponse.object:type_name -> weft.v1.ContextObject
+	19, // 3: weft.v1.ListObjectsRequest.filter:type_name -> weft.v1.ObjectFilter
+	16, // 4: weft.v1.ListObjectsRequest.projection:type_name -> weft.v1.Projection
+	17, // 5: weft.v1.ListObjectsRequest.source:type_name -> weft.v1.Source
+	18, // 6: weft.v1.ListObjectsResponse.objects:type_name -> weft.v1.ContextObject
 	0,  // 7: weft.v1.WatchRequest.mode:type_name -> weft.v1.WatchMode
-	9,  // 8: weft.v1.WatchRequest.source:type_name -> weft.v1.Source
-	11, // 9: weft.v1.WatchRequest.filter:type_name -> weft.v1.ObjectFilter
-	8,  // 10: weft.v1.WatchRequest.projection:type_name -> weft.v1.Projection
-	12, // 11: weft.v1.WatchResponse.message:type_name -> weft.v1.ContextEvent
-	10, // 12: weft.v1.WatchResponse.object:type_name -> weft.v1.ContextObject
+	17, // 8: weft.v1.WatchRequest.source:type_name -> weft.v1.Source
+	19, // 9: weft.v1.WatchRequest.filter:type_name -> weft.v1.ObjectFilter
+	16, // 10: weft.v1.WatchRequest.projection:type_name -> weft.v1.Projection
+	20, // 11: weft.v1.WatchResponse.message:type_name -> weft.v1.ContextEvent
+	18, // 12: weft.v1.WatchResponse.object:type_name -> weft.v1.ContextObject
 	7,  // 13: weft.v1.WatchResponse.lagged:type_name -> weft.v1.Lagged
-	1,  // 14: weft.v1.ViewService.GetObject:input_type -> weft.v1.GetObjectRequest
-	3,  // 15: weft.v1.ViewService.ListObjects:input_type -> weft.v1.ListObjectsRequest
-	5,  // 16: weft.v1.ViewService.Watch:input_type -> weft.v1.WatchRequest
-	2,  // 17: weft.v1.ViewService.GetObject:output_type -> weft.v1.GetObjectResponse
-	4,  // 18: weft.v1.ViewService.ListObjects:output_type -> weft.v1.ListObjectsResponse
-	6,  // 19: weft.v1.ViewService.Watch:output_type -> weft.v1.WatchResponse
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	10, // 14: weft.v1.RecentResponse.keys:type_name -> weft.v1.RecentKey
+	20, // 15: weft.v1.RecentKey.events:type_name -> weft.v1.ContextEvent
+	13, // 16: weft.v1.SketchResponse.keys:type_name -> weft.v1.KeySketch
+	14, // 17: weft.v1.SketchResponse.heavy_hitters:type_name -> weft.v1.FrequentItem
+	15, // 18: weft.v1.SketchResponse.fields:type_name -> weft.v1.FieldSketch
+	14, // 19: weft.v1.FieldSketch.top:type_name -> weft.v1.FrequentItem
+	1,  // 20: weft.v1.ViewService.GetObject:input_type -> weft.v1.GetObjectRequest
+	3,  // 21: weft.v1.ViewService.ListObjects:input_type -> weft.v1.ListObjectsRequest
+	5,  // 22: weft.v1.ViewService.Watch:input_type -> weft.v1.WatchRequest
+	8,  // 23: weft.v1.ViewService.Recent:input_type -> weft.v1.RecentRequest
+	11, // 24: weft.v1.ViewService.Sketch:input_type -> weft.v1.SketchRequest
+	2,  // 25: weft.v1.ViewService.GetObject:output_type -> weft.v1.GetObjectResponse
+	4,  // 26: weft.v1.ViewService.ListObjects:output_type -> weft.v1.ListObjectsResponse
+	6,  // 27: weft.v1.ViewService.Watch:output_type -> weft.v1.WatchResponse
+	9,  // 28: weft.v1.ViewService.Recent:output_type -> weft.v1.RecentResponse
+	12, // 29: weft.v1.ViewService.Sketch:output_type -> weft.v1.SketchResponse
+	25, // [25:30] is the sub-list for method output_type
+	20, // [20:25] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_view_service_proto_init() }
@@ -669,7 +1255,7 @@ func file_weft_v1_view_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_view_service_proto_rawDesc), len(file_weft_v1_view_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

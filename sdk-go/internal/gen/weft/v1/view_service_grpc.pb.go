@@ -22,6 +22,8 @@ const (
 	ViewService_GetObject_FullMethodName   = "/weft.v1.ViewService/GetObject"
 	ViewService_ListObjects_FullMethodName = "/weft.v1.ViewService/ListObjects"
 	ViewService_Watch_FullMethodName       = "/weft.v1.ViewService/Watch"
+	ViewService_Recent_FullMethodName      = "/weft.v1.ViewService/Recent"
+	ViewService_Sketch_FullMethodName      = "/weft.v1.ViewService/Sketch"
 )
 
 // ViewServiceClient is the client API for ViewService service.
@@ -38,6 +40,13 @@ type ViewServiceClient interface {
 	// Watch streams raw events (MESSAGES) or collated objects (OBJECTS) as they happen.
 	// A watcher that cannot keep up loses its oldest items and receives a Lagged marker.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
+	// Recent returns the last raw events (summarised) of the busiest routing keys, busiest first
+	// (SuPPort's recent cache). FAILED_PRECONDITION/INVALID_ARGUMENT when the cache is off.
+	Recent(ctx context.Context, in *RecentRequest, opts ...grpc.CallOption) (*RecentResponse, error)
+	// Sketch returns approximate statistics of the event stream: per routing key the count and
+	// distinct object ids, the heavy hitters among routing keys, and per configured field the
+	// count, distinct values and top values, each with error bounds.
+	Sketch(ctx context.Context, in *SketchRequest, opts ...grpc.CallOption) (*SketchResponse, error)
 }
 
 type viewServiceClient struct {
@@ -87,6 +96,26 @@ func (c *viewServiceClient) Watch(ctx context.Context, in *WatchRequest, opts ..
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ViewService_WatchClient = grpc.ServerStreamingClient[WatchResponse]
 
+func (c *viewServiceClient) Recent(ctx context.Context, in *RecentRequest, opts ...grpc.CallOption) (*RecentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecentResponse)
+	err := c.cc.Invoke(ctx, ViewService_Recent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *viewServiceClient) Sketch(ctx context.Context, in *SketchRequest, opts ...grpc.CallOption) (*SketchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SketchResponse)
+	err := c.cc.Invoke(ctx, ViewService_Sketch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ViewServiceServer is the server API for ViewService service.
 // All implementations must embed UnimplementedViewServiceServer
 // for forward compatibility.
@@ -101,6 +130,13 @@ type ViewServiceServer interface {
 	// Watch streams raw events (MESSAGES) or collated objects (OBJECTS) as they happen.
 	// A watcher that cannot keep up loses its oldest items and receives a Lagged marker.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
+	// Recent returns the last raw events (summarised) of the busiest routing keys, busiest first
+	// (SuPPort's recent cache). FAILED_PRECONDITION/INVALID_ARGUMENT when the cache is off.
+	Recent(context.Context, *RecentRequest) (*RecentResponse, error)
+	// Sketch returns approximate statistics of the event stream: per routing key the count and
+	// distinct object ids, the heavy hitters among routing keys, and per configured field the
+	// count, distinct values and top values, each with error bounds.
+	Sketch(context.Context, *SketchRequest) (*SketchResponse, error)
 	mustEmbedUnimplementedViewServiceServer()
 }
 
@@ -119,6 +155,12 @@ func (UnimplementedViewServiceServer) ListObjects(context.Context, *ListObjectsR
 }
 func (UnimplementedViewServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedViewServiceServer) Recent(context.Context, *RecentRequest) (*RecentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Recent not implemented")
+}
+func (UnimplementedViewServiceServer) Sketch(context.Context, *SketchRequest) (*SketchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Sketch not implemented")
 }
 func (UnimplementedViewServiceServer) mustEmbedUnimplementedViewServiceServer() {}
 func (UnimplementedViewServiceServer) testEmbeddedByValue()                     {}
@@ -188,6 +230,42 @@ func _ViewService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ViewService_WatchServer = grpc.ServerStreamingServer[WatchResponse]
 
+func _ViewService_Recent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ViewServiceServer).Recent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ViewService_Recent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ViewServiceServer).Recent(ctx, req.(*RecentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ViewService_Sketch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SketchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ViewServiceServer).Sketch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ViewService_Sketch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ViewServiceServer).Sketch(ctx, req.(*SketchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ViewService_ServiceDesc is the grpc.ServiceDesc for ViewService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -202,6 +280,14 @@ var ViewService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListObjects",
 			Handler:    _ViewService_ListObjects_Handler,
+		},
+		{
+			MethodName: "Recent",
+			Handler:    _ViewService_Recent_Handler,
+		},
+		{
+			MethodName: "Sketch",
+			Handler:    _ViewService_Sketch_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -211,7 +211,7 @@ public final class Weftd {
                         .bindService(),
                 new CallGrpcService(inbound, sessions, errors, replies, new EventValidator(limits),
                         new CallGrpcService.Limits(config.daemonId(), config.callDefaultTimeout().toNanos(),
-                                config.callServeMaxInFlight(), config.callMaxStackBytes()))
+                                config.callServeMaxInFlight(), config.callMaxStackBytes(), config.channelQueue()))
                         .bind(limits.depth()),
                 new StatsGrpcService(inbound, sessions, errors, replies, new StatsOpValidator(config.statsLimits()))
                         .bindService(),
@@ -378,7 +378,7 @@ public final class Weftd {
     private static CallSettings callSettings(WeftConfig c, long epoch) {
         return new CallSettings(c.daemonId(), c.callMaxPending(), c.callServeMaxInFlight(), c.callMaxServers(),
                 c.callWarnAfter().toNanos(), new CallSettings.PeerSettings(epoch, c.peerMaxHops(),
-                        c.peerHeartbeatInterval().toNanos(), c.peerDeadAfter().toNanos()));
+                        c.peerHeartbeatInterval().toNanos(), c.peerDeadAfter().toNanos()), c.channelMaxReceivers());
     }
 
     private static List<EventSink> sinks(WeftConfig c, String instanceId) {

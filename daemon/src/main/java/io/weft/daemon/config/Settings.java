@@ -303,6 +303,17 @@ public final class Settings {
             ValueTypes.integer(0, 1 << 20), "8192",
             "a handler's stack is cut to this many bytes (UTF-8) before it travels back to the caller");
 
+    /** Channel receivers open at once. */
+    public static final Setting<Integer> CHANNEL_MAX_RECEIVERS = Setting.of("channel.max-receivers",
+            ValueTypes.integer(1, 1 << 24), "10000",
+            "channel receivers open on this daemon at once; beyond, opening one fails with RESOURCE_EXHAUSTED/QUEUE_FULL");
+
+    /** Channel messages waiting for one client. */
+    public static final Setting<Integer> CHANNEL_QUEUE = Setting.of("channel.queue",
+            ValueTypes.integer(1, 1 << 20), "1024",
+            "channel messages waiting for one Channel stream (all its receivers); beyond, a send fails with"
+                    + " QUEUE_FULL and its sender is told (ChannelFailed)");
+
     /** The peer listener. */
     public static final Setting<Optional<HostPort>> PEER_LISTEN = Setting.of("peer.listen", ValueTypes.hostPortOrOff(),
             "off", "where peer daemons connect (PeerService.Link over mTLS), host:port or \"off\"");
@@ -371,7 +382,7 @@ public final class Settings {
             STATS_MAX_TEXT_BYTES, SKETCH_FIELDS, SKETCH_MAX_KEYS, RECENT, RECENT_KEYS, RECENT_EVENTS,
             RECENT_EVENT_BYTES,
             CALL_MAX_PENDING, CALL_SERVE_MAX_IN_FLIGHT, CALL_MAX_SERVERS, CALL_WARN_AFTER, CALL_DEFAULT_TIMEOUT,
-            CALL_MAX_STACK_BYTES,
+            CALL_MAX_STACK_BYTES, CHANNEL_MAX_RECEIVERS, CHANNEL_QUEUE,
             PEER_LISTEN, PEERS, TLS_CERT, TLS_KEY, TLS_CA, PEER_PLAINTEXT, PEER_HEARTBEAT_INTERVAL, PEER_DEAD_AFTER,
             PEER_MAX_HOPS, PEER_LINK_CAPACITY, PEER_RECONNECT_MAX);
 
