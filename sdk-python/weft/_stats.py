@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import math
 import queue
 import threading
 import time
