@@ -504,3 +504,25 @@ def test_closing_the_client_closes_its_servers(weftd):
     server = client.serve(endpoint)
     client.close()
     assert server.wait(WAIT) and server.closed
+
+
+def test_closing_a_server_cancels_running_and_queued_invocations(caller):
+    name = unique("closing")
+    endpoint = weft.Endpoint(name)
+    reasons = []
+
+    @endpoint.function
+    def block():
+        call = weft.current_call()
+        call.wait_cancelled()
+        reasons.append(call.cancel_reason)
+
+    server = caller.serve(endpoint, threads=1, queue_size=4)
+    futures = [caller.call_async(name, "block", timeout=30) for _ in range(3)]
+    wait_until(lambda: server.running == 3, WAIT, "one running and two queued")
+    server.close()
+    for f in futures:
+        error = f.exception(WAIT)
+        assert isinstance(error, weft.CallError) and error.reason == "TARGET_GONE"
+    wait_until(lambda: server.running == 0, WAIT, "the queued invocations to be dropped")
+    assert reasons == ["CANCELLED"]

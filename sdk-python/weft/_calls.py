@@ -442,10 +442,12 @@ class Server:
             )))
             return
         try:
-            self._pool.submit(self._run, ctx, inv)
+            task = self._pool.submit(self._run, ctx, inv)
         except RuntimeError:  # the pool shut down: the server is closing
-            with self._lock:
-                self._running.pop(inv.call_id, None)
+            self._forget(inv.call_id)
+        else:
+            # A task still queued when the server closes is cancelled and never runs.
+            task.add_done_callback(lambda t, call_id=inv.call_id: t.cancelled() and self._forget(call_id))
 
     def _run(self, ctx: CallContext, inv: call_service_pb2.Invocation) -> None:
         token = _current.set(ctx)
@@ -469,10 +471,13 @@ class Server:
             ))
         finally:
             _current.reset(token)
-            with self._lock:
-                self._running.pop(inv.call_id, None)
+            self._forget(inv.call_id)
             ctx._cancel("CANCELLED")  # the call is over: calls it started must not outlive it
         self._answer(answer)
+
+    def _forget(self, call_id: str) -> None:
+        with self._lock:
+            self._running.pop(call_id, None)
 
     def _answer(self, result: call_service_pb2.CallResult) -> None:
         if not self._closing and not self._ended.is_set():
