@@ -17,6 +17,17 @@ Prints, in one run:
         (generated classes, requests serialized before the clock starts) streaming the same
         events in batches of the same size to the same daemon, timed until weftd acknowledges
         a flush after the last batch.
+  calls the round trip of ``client.call("bench", "echo", 1)`` through weftd to a handler served
+        by the same process (``weft.serve``), p50/p99 over sequential calls, beside two raw
+        grpcio unary calls in the same run: ``AdminService/Info`` (the baseline: one local gRPC
+        round trip to weftd) and ``CallService/Call`` with the generated stub (the same call
+        without the SDK's caller side).
+  stats ops/s of ``Counter.increment()``, ``Namespace.add(key)`` and ``Namespace.put(...)`` on
+        the application's thread (weftd connected; the put figure is timed in chunks that fit
+        the op queue, flushed between chunks), beside a ``with lock: d[key] += 1`` baseline; and
+        the end-to-end rate of ``put``s until ``flush()`` reports weftd applied them.
+
+    bench/run --part calls,stats     # only some parts
 """
 
 from __future__ import annotations
@@ -34,9 +45,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 import weft  # noqa: E402
 from weft._client import DEFAULT_MAX_BATCH  # noqa: E402
 from conftest import Weftd  # noqa: E402  (the test fixture's daemon launcher)
+from google.protobuf import struct_pb2  # noqa: E402
 from weft._gen.weft.v1 import (  # noqa: E402
     admin_service_pb2,
     admin_service_pb2_grpc,
+    call_service_pb2,
+    call_service_pb2_grpc,
     context_service_pb2,
     types_pb2,
 )
@@ -189,19 +203,129 @@ def bench_raw(address: str, objects: int, batch: int, tag: str) -> dict:
     return {"events": len(events), "elapsed_s": elapsed, "rate": len(events) / elapsed, "complete": response.flush_complete}
 
 
+def percentile(sorted_values: list, q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def bench_calls(address: str, calls: int) -> dict:
+    client = weft.Client(address, client_id="bench-caller")
+    endpoint = weft.Endpoint("bench")
+    endpoint.function("echo")(lambda x: x)
+    perf = time.perf_counter
+    out = {}
+    with client.serve(endpoint, threads=2), grpc.insecure_channel(address) as channel:
+        info = admin_service_pb2_grpc.AdminServiceStub(channel).Info
+        raw_call = call_service_pb2_grpc.CallServiceStub(channel).Call
+        info_request = admin_service_pb2.InfoRequest()
+        call_request = call_service_pb2.CallRequest(target="bench", function="echo", args=struct_pb2.Value(
+            list_value=struct_pb2.ListValue(values=[struct_pb2.Value(number_value=1)])))
+        metadata = (("weft-client-id", "bench-raw"),)
+        contenders = {
+            "raw Info": lambda: info(info_request, timeout=10),
+            "raw Call": lambda: raw_call(call_request, timeout=10, metadata=metadata),
+            "SDK call": lambda: client.call("bench", "echo", 1, timeout=10),
+        }
+        for fn in contenders.values():  # warm-up
+            for _ in range(max(50, calls // 10)):
+                fn()
+        samples = {label: [] for label in contenders}
+        for _ in range(calls):  # interleaved, so the three see the same machine
+            for label, fn in contenders.items():
+                t0 = perf()
+                fn()
+                samples[label].append(perf() - t0)
+        for label, values in samples.items():
+            values.sort()
+            out[label] = (percentile(values, 0.5), percentile(values, 0.99))
+    client.close()
+    return out
+
+
+def bench_stats(address: str, ops: int) -> dict:
+    client = weft.Client(address)
+    ns = client.stats.namespace("bench")
+    assert client.stats.flush(30), "weftd did not answer a stats flush"
+    perf = time.perf_counter
+    counter = ns.counter("increments")
+    add = ns.add
+    put = ns.put
+    lock = __import__("threading").Lock()
+    plain = {"k": 0}
+
+    def timed(loop) -> float:
+        loop(ops // 10)  # warm-up
+        t0 = perf()
+        loop(ops)
+        return ops / (perf() - t0)
+
+    def increments(n: int) -> None:
+        inc = counter.increment
+        for _ in range(n):
+            inc()
+
+    def adds(n: int) -> None:
+        for _ in range(n):
+            add("adds")
+
+    def baseline(n: int) -> None:
+        for _ in range(n):
+            with lock:
+                plain["k"] += 1
+
+    result = {"increment": timed(increments), "add": timed(adds), "baseline": timed(baseline)}
+    chunk = client.stats.queue_size // 2
+    records = [{"Rows": i, "Inserts": i % 7} for i in range(chunk)]
+    keys = [f"r{i}" for i in range(chunk)]
+    spent, done = 0.0, 0
+    while done < ops // 10:
+        t0 = perf()
+        for i in range(chunk):
+            put("Tables", keys[i], records[i])
+        spent += perf() - t0
+        done += chunk
+        assert client.stats.flush(60), "a stats flush did not complete"
+    result["put"] = done / spent
+    t0 = perf()
+    n = 0
+    while n < ops // 10:
+        for i in range(chunk):
+            put("Tables2", keys[i], records[i])
+        n += chunk
+        assert client.stats.flush(60), "a stats flush did not complete"
+    result["put_e2e"] = n / (perf() - t0)
+    assert client.stats.flush(30)
+    result["chunk"] = chunk
+    result["dropped"] = client.stats.dropped
+    result["rejected"] = client.stats.rejected
+    result["sent"] = client.stats.sent
+    client.close()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run (figures not comparable)")
     parser.add_argument("--rounds", type=int, default=3, help="e2e rounds, each followed by a raw round (default 3)")
+    parser.add_argument("--part", default="publish,calls,stats", help="comma-separated: publish, calls, stats (default all)")
     args = parser.parse_args()
+    parts = set(args.part.split(","))
+    unknown = parts - {"publish", "calls", "stats"}
+    if unknown:
+        parser.error(f"unknown parts: {sorted(unknown)}")
     samples, calls, objects = (20, 1000, 5_000) if args.quick else (200, 2000, 50_000)
+    round_trips, stats_ops = (300, 100_000) if args.quick else (3000, 1_000_000)
 
     load_before = os.getloadavg()[0]
     daemon = Weftd().start()
     rounds = []
     try:
-        s = bench_set(daemon.address, samples, calls)  # also warms weftd up
-        for n in range(args.rounds):
+        if "calls" in parts:
+            c = bench_calls(daemon.address, round_trips)
+        if "stats" in parts:
+            st = bench_stats(daemon.address, stats_ops)
+        if "publish" in parts:
+            s = bench_set(daemon.address, samples, calls)
+        for n in range(args.rounds if "publish" in parts else 0):
             e = bench_e2e(daemon.address, objects)
             r = bench_raw(daemon.address, objects, DEFAULT_MAX_BATCH, str(n))
             rounds.append((e, r))
@@ -210,10 +334,26 @@ def main() -> None:
     finally:
         daemon.cleanup()
 
-    ratio = s["set"] / s["stream"]
     print(f"python {sys.version.split()[0]}, weft {weft.__version__}, {os.cpu_count()} cores, load average"
-          f" {load_before:.1f} before / {os.getloadavg()[0]:.1f} after (other processes share the cores);"
-          f" set: {samples} samples x {calls} calls; e2e: {args.rounds} rounds of {objects} objects x 10 events")
+          f" {load_before:.1f} before / {os.getloadavg()[0]:.1f} after (other processes share the cores)")
+    if "calls" in parts:
+        base50, base99 = c["raw Info"]
+        print(f"calls: {round_trips} sequential round trips each, interleaved, over the unix socket")
+        for label, (p50, p99) in c.items():
+            print(f"  {label:9} p50 {p50 * 1e6:8.0f} us   p99 {p99 * 1e6:8.0f} us   ratio to raw Info p50 {p50 / base50:5.2f}"
+                  f" p99 {p99 / base99:5.2f}")
+    if "stats" in parts:
+        print(f"stats: {stats_ops} ops per figure (put: {stats_ops // 10})")
+        print(f"  Counter.increment()        {st['increment']:12,.0f} ops/s   ratio to baseline {st['increment'] / st['baseline']:.2f}")
+        print(f"  Namespace.add(key)         {st['add']:12,.0f} ops/s   ratio to baseline {st['add'] / st['baseline']:.2f}")
+        print(f"  with lock: d[key] += 1     {st['baseline']:12,.0f} ops/s   (baseline)")
+        print(f"  Namespace.put(...)         {st['put']:12,.0f} ops/s   (calls only)")
+        print(f"  put until weftd applied    {st['put_e2e']:12,.0f} ops/s   (end to end, flush per {st['chunk']:,} puts)")
+        print(f"  sent {st['sent']} ops; dropped {st['dropped']}; rejected {st['rejected']}")
+    if "publish" not in parts:
+        return
+    ratio = s["set"] / s["stream"]
+    print(f"set: {samples} samples x {calls} calls; e2e: {args.rounds} rounds of {objects} objects x 10 events")
     print(f"set  ctx.x = v                           median {s['set'] * 1e6:7.2f} us   (target <= 3 us)")
     print(f"     Logger.debug, StreamHandler+format   median {s['stream'] * 1e6:7.2f} us   (baseline)")
     print(f"     Logger.debug, NullHandler            median {s['null'] * 1e6:7.2f} us   (orientation)")

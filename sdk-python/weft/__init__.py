@@ -16,19 +16,37 @@ Example::
         for obj in objects:
             print(obj.routing_key, obj.fields)
 
-Publishing never blocks and never raises because weftd is absent or slow; see the README.
+Statistics (``weft.stats``) and calls::
+
+    weft.stats.namespace("Web").add("Hits")              # summed locally, sent in the background
+
+    inventory = weft.Endpoint("inventory")
+
+    @inventory.function
+    def count(item):
+        return stock[item]
+
+    with weft.serve(inventory):                          # handlers run on background threads
+        n = weft.call("inventory", "count", "apple", timeout=2.0)
+
+Publishing and statistics never block and never raise because weftd is absent or slow; see the
+README.
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from concurrent.futures import Future
+from typing import Iterable, Iterator, List, Optional, Sequence
 
+from . import stats
+from ._calls import CallContext, CallError, Endpoint, InParallelError, Select, Server, current_call
 from ._client import Client, configure, default_client
 from ._context import Context, ContextLog, push
 from ._errors import WeftError
 from ._filter import Patterns
 from ._model import Message, Object
 from ._monitor import Monitor
+from .stats import counted
 
 __version__ = "0.1.0"
 
@@ -83,8 +101,90 @@ def list_objects(**filters: object) -> Iterator[Object]:
     return default_client().list_objects(**filters)  # type: ignore[arg-type]
 
 
+# ---------------------------------------------------------------------- calls
+
+
+def call(target: str, function: str, *args: object, timeout: Optional[float] = None, **kwargs: object) -> object:
+    """Calls ``function`` of ``target`` (``"endpoint"``, nearest first, or ``"endpoint@daemon"``)
+    and returns its result (JSON: None, bool, int, float, str, list, dict).
+
+    Positional arguments travel as a JSON list, keyword arguments as a JSON object (not both);
+    ``timeout`` (seconds, default the client's ``call_timeout``) is the deadline. Inside a
+    handler the call is the handled call's child: its deadline is the tighter of the two and it
+    is cancelled with it. Raises :class:`CallError` when the call fails, and ``WeftError``
+    ``NOT_JSON`` (nothing sent) for arguments that are not JSON.
+
+    Example::
+
+        n = weft.call("inventory", "count", "apple", timeout=2.0)
+        weft.call("inventory@host-b", "restock", item="apple", n=10)
+    """
+    return default_client().call(target, function, *args, timeout=timeout, **kwargs)
+
+
+def call_async(target: str, function: str, *args: object, timeout: Optional[float] = None, **kwargs: object) -> "Future[object]":
+    """Starts a call and returns a ``concurrent.futures.Future`` of its result (its exception
+    a :class:`CallError`); cancelling the future cancels the call and the remote handler.
+    Arguments as :func:`call`.
+
+    Example::
+
+        f = weft.call_async("inventory", "count", "apple", timeout=2.0)
+        ...
+        n = f.result()
+    """
+    return default_client().call_async(target, function, *args, timeout=timeout, **kwargs)
+
+
+def select(futures: "Iterable[Future[object]]") -> Select:
+    """The futures in the order they complete: ``.first(timeout)`` (the first value), ``.next()``,
+    ``.all(timeout)``, or iterate. See :class:`Select`."""
+    return Select(futures)
+
+
+def in_parallel(calls: "Iterable[Sequence[object]]", timeout: Optional[float] = None) -> List[object]:
+    """Makes every call at once and returns their results in order, or raises one
+    :class:`InParallelError` listing each failure (``.failures``: index -> CallError). Calls
+    still running when ``timeout`` passes are cancelled and listed as ``DEADLINE_EXCEEDED``.
+
+    Example::
+
+        a, b = weft.in_parallel([("calc", "double", 1), ("calc@host-b", "double", 2)], timeout=2.0)
+    """
+    return default_client().in_parallel(calls, timeout)
+
+
+def serve(*endpoints: Endpoint, threads: int = 8, queue_size: int = 1024) -> Server:
+    """Serves the endpoints with the default client until the returned :class:`Server` is
+    closed (it is a context manager). Blocks until weftd accepted the registration; raises
+    ``WeftError`` when it refused (``ENDPOINT_TAKEN``, ``INVALID_ARGUMENT``) or is not
+    reachable. Handlers run on ``threads`` threads; invocations beyond ``threads +
+    queue_size`` are answered at once with a ``weft.Overloaded`` error.
+
+    Example::
+
+        server = weft.serve(inventory, threads=4)
+        server.wait()          # serve until the daemon goes away (or close() elsewhere)
+    """
+    return default_client().serve(*endpoints, threads=threads, queue_size=queue_size)
+
+
 __all__ = [
+    "CallContext",
+    "CallError",
     "Client",
+    "Endpoint",
+    "InParallelError",
+    "Select",
+    "Server",
+    "call",
+    "call_async",
+    "counted",
+    "current_call",
+    "in_parallel",
+    "select",
+    "serve",
+    "stats",
     "Context",
     "ContextLog",
     "Message",

@@ -6,7 +6,8 @@ import atexit
 import os
 import threading
 import uuid
-from typing import Callable, Iterator, Mapping, Optional
+from concurrent.futures import Future
+from typing import Callable, Iterable, Iterator, List, Mapping, Optional, Sequence
 
 import grpc
 
@@ -16,7 +17,9 @@ from ._filter import Patterns, object_filter, projection, source as source_of
 from ._gen.weft.v1 import view_service_pb2, view_service_pb2_grpc
 from ._model import Message, Object
 from ._monitor import Monitor
+from ._calls import Caller, Endpoint, Server
 from ._publisher import Event, Publisher
+from ._stats import Stats
 
 _MAX_ID_BYTES = 128
 DEFAULT_MAX_BATCH = 4096
@@ -61,7 +64,15 @@ class Client:
     :param wait_at_exit: when set, at interpreter exit (and on :meth:`close`) flush for at
         most this many seconds first; default: do not wait
     :param reconnect_backoff: (initial, max) seconds between reconnect attempts, doubling
-    :param call_timeout: deadline in seconds of ``get_object`` and each ``list_objects`` page
+    :param call_timeout: deadline in seconds of ``get_object``, each ``list_objects`` page, and
+        of calls (``call``, ``call_async``, ``in_parallel``) made without a ``timeout``; also how
+        long ``serve`` waits for weftd to accept a registration
+    :param stats_interval: seconds between two sends of statistics (0.1); increments between
+        two sends cost one op
+    :param stats_queue_size: structural statistics ops (put, append, remove, derive) queued at
+        most (10,000); the newest are dropped and counted when it is full
+    :param stats_max_cells: scalars with coalesced changes at most (100,000); ops on new ones
+        beyond it are dropped and counted
     """
 
     def __init__(
@@ -75,11 +86,20 @@ class Client:
         wait_at_exit: Optional[float] = None,
         reconnect_backoff: "tuple[float, float]" = (0.05, 5.0),
         call_timeout: float = 10.0,
+        stats_interval: float = 0.1,
+        stats_queue_size: int = 10_000,
+        stats_max_cells: int = 100_000,
     ) -> None:
         self.address = _address.parse(address) if address is not None else _address.resolve()
-        for name, value in (("buffer_size", buffer_size), ("max_batch", max_batch), ("max_event_bytes", max_event_bytes)):
+        for name, value in (
+            ("buffer_size", buffer_size), ("max_batch", max_batch), ("max_event_bytes", max_event_bytes),
+            ("stats_queue_size", stats_queue_size), ("stats_max_cells", stats_max_cells),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise invalid("INVALID_ARGUMENT", f"{name} must be a positive int, not {value!r}")
+        for name, seconds in (("call_timeout", call_timeout), ("stats_interval", stats_interval)):
+            if not isinstance(seconds, (int, float)) or not seconds > 0:
+                raise invalid("INVALID_ARGUMENT", f"{name} must be a positive number of seconds, not {seconds!r}")
         if client_id is None:
             client_id = f"python-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         elif not valid_id(client_id):
@@ -87,7 +107,12 @@ class Client:
         initial, maximum = reconnect_backoff
         self.client_id = client_id
         self.wait_at_exit = wait_at_exit
-        self._call_timeout = call_timeout
+        self.call_timeout = call_timeout
+        self._stats_options = (stats_interval, stats_queue_size, stats_max_cells, (initial, maximum))
+        self._stats: Optional[Stats] = None
+        self._caller: Optional[Caller] = None
+        self._servers: "set[Server]" = set()
+        self._lazy_lock = threading.Lock()
         self._channel = grpc.insecure_channel(
             self.address,
             options=[
@@ -149,6 +174,12 @@ class Client:
         wait = self.wait_at_exit if wait is None else wait
         if wait:
             self.flush(wait)
+        with self._lazy_lock:
+            stats, servers = self._stats, list(self._servers)
+        if stats is not None:
+            stats.close(wait or 0.0)
+        for server in servers:
+            server.close()
         self._publisher.close()
         self._channel.close()
         _live_clients.discard(self)
@@ -162,6 +193,64 @@ class Client:
     def __repr__(self) -> str:
         return f"<weft.Client {self.address} client_id={self.client_id}>"
 
+    # ------------------------------------------------------------------ statistics
+
+    @property
+    def stats(self) -> Stats:
+        """This client's statistics (``client.stats.namespace("Web").add("Hits")``); the
+        worker thread starts on first use. See :mod:`weft.stats`."""
+        stats = self._stats
+        if stats is None:
+            with self._lazy_lock:
+                if self._stats is None:
+                    interval, queue_size, max_cells, backoff = self._stats_options
+                    self._stats = Stats(self._channel, self.client_id, interval, queue_size, max_cells, backoff)
+                    if self._closed:
+                        self._stats.close()
+                stats = self._stats
+        return stats
+
+    # ------------------------------------------------------------------ calls
+
+    @property
+    def _calls(self) -> Caller:
+        caller = self._caller
+        if caller is None:
+            with self._lazy_lock:
+                if self._caller is None:
+                    self._caller = Caller(self._channel, self.client_id, self.call_timeout)
+                caller = self._caller
+        return caller
+
+    def call(self, target: str, function: str, *args: object, timeout: Optional[float] = None, **kwargs: object) -> object:
+        """Calls ``function`` of ``target`` and returns its result: see :func:`weft.call`."""
+        return self._calls.call(target, function, args, kwargs, timeout)
+
+    def call_async(
+        self, target: str, function: str, *args: object, timeout: Optional[float] = None, **kwargs: object
+    ) -> "Future[object]":
+        """Starts a call and returns its future: see :func:`weft.call_async`."""
+        return self._calls.call_async(target, function, args, kwargs, timeout)
+
+    def in_parallel(self, calls: "Iterable[Sequence[object]]", timeout: Optional[float] = None) -> List[object]:
+        """Makes every call at once: see :func:`weft.in_parallel`."""
+        return self._calls.in_parallel(calls, timeout)
+
+    def serve(self, *endpoints: Endpoint, threads: int = 8, queue_size: int = 1024) -> Server:
+        """Serves the endpoints until the returned server is closed: see :func:`weft.serve`."""
+        server = Server(self._channel, self.client_id, endpoints, threads, queue_size, self._forget_server)
+        with self._lazy_lock:
+            if self._closed:
+                server.close()
+                raise invalid("INVALID_ARGUMENT", "the client is closed")
+            self._servers.add(server)
+        server.wait_registered(self.call_timeout)
+        return server
+
+    def _forget_server(self, server: Server) -> None:
+        with self._lazy_lock:
+            self._servers.discard(server)
+
     # ------------------------------------------------------------------ views
 
     def get_object(
@@ -173,7 +262,7 @@ class Client:
             id=id, projection=projection(keys, trim, drop_empty), source=source_of(source)
         )
         try:
-            return Object.from_proto(self._views.GetObject(request, timeout=self._call_timeout).object)
+            return Object.from_proto(self._views.GetObject(request, timeout=self.call_timeout).object)
         except grpc.RpcError as e:
             error = from_rpc_error(e)
             if error.reason == "UNKNOWN_OBJECT" or error.code == grpc.StatusCode.NOT_FOUND:
@@ -216,7 +305,7 @@ class Client:
 
     def _list_page(self, request: view_service_pb2.ListObjectsRequest) -> view_service_pb2.ListObjectsResponse:
         try:
-            return self._views.ListObjects(request, timeout=self._call_timeout)
+            return self._views.ListObjects(request, timeout=self.call_timeout)
         except grpc.RpcError as e:
             raise from_rpc_error(e) from None
 

@@ -1170,6 +1170,648 @@ func (x *CallError) GetMetadata() map[string]string {
 	return nil
 }
 
+type ChannelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*ChannelRequest_Open
+	//	*ChannelRequest_Send
+	//	*ChannelRequest_Close
+	Msg           isChannelRequest_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelRequest) Reset() {
+	*x = ChannelRequest{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelRequest) ProtoMessage() {}
+
+func (x *ChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelRequest.ProtoReflect.Descriptor instead.
+func (*ChannelRequest) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ChannelRequest) GetMsg() isChannelRequest_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *ChannelRequest) GetOpen() *OpenReceiver {
+	if x != nil {
+		if x, ok := x.Msg.(*ChannelRequest_Open); ok {
+			return x.Open
+		}
+	}
+	return nil
+}
+
+func (x *ChannelRequest) GetSend() *ChannelSend {
+	if x != nil {
+		if x, ok := x.Msg.(*ChannelRequest_Send); ok {
+			return x.Send
+		}
+	}
+	return nil
+}
+
+func (x *ChannelRequest) GetClose() *CloseChannel {
+	if x != nil {
+		if x, ok := x.Msg.(*ChannelRequest_Close); ok {
+			return x.Close
+		}
+	}
+	return nil
+}
+
+type isChannelRequest_Msg interface {
+	isChannelRequest_Msg()
+}
+
+type ChannelRequest_Open struct {
+	Open *OpenReceiver `protobuf:"bytes,1,opt,name=open,proto3,oneof"`
+}
+
+type ChannelRequest_Send struct {
+	Send *ChannelSend `protobuf:"bytes,2,opt,name=send,proto3,oneof"`
+}
+
+type ChannelRequest_Close struct {
+	Close *CloseChannel `protobuf:"bytes,3,opt,name=close,proto3,oneof"`
+}
+
+func (*ChannelRequest_Open) isChannelRequest_Msg() {}
+
+func (*ChannelRequest_Send) isChannelRequest_Msg() {}
+
+func (*ChannelRequest_Close) isChannelRequest_Msg() {}
+
+// OpenReceiver opens a receiver on this stream; answered by `opened` with the same ref.
+type OpenReceiver struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the client to match the answer.
+	Ref           uint64 `protobuf:"varint,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenReceiver) Reset() {
+	*x = OpenReceiver{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenReceiver) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenReceiver) ProtoMessage() {}
+
+func (x *OpenReceiver) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenReceiver.ProtoReflect.Descriptor instead.
+func (*OpenReceiver) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *OpenReceiver) GetRef() uint64 {
+	if x != nil {
+		return x.Ref
+	}
+	return 0
+}
+
+// ChannelSend sends one JSON value to the receiver `handle`. Messages from one sender arrive in
+// the order they were sent.
+type ChannelSend struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As the receiver's `opened` gave it: "daemon/name".
+	Handle string          `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Value  *structpb.Value `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Chosen by the client; a `failed` about this send carries it.
+	Seq           uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelSend) Reset() {
+	*x = ChannelSend{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelSend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelSend) ProtoMessage() {}
+
+func (x *ChannelSend) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelSend.ProtoReflect.Descriptor instead.
+func (*ChannelSend) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ChannelSend) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+func (x *ChannelSend) GetValue() *structpb.Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *ChannelSend) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// CloseChannel closes `handle`: the receiver of `handle` closes it (its senders get `failed`);
+// a sender ends its side of the channel (the receiver gets `end`).
+type CloseChannel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        string                 `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseChannel) Reset() {
+	*x = CloseChannel{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseChannel) ProtoMessage() {}
+
+func (x *CloseChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseChannel.ProtoReflect.Descriptor instead.
+func (*CloseChannel) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CloseChannel) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+type ChannelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*ChannelResponse_Opened
+	//	*ChannelResponse_Message
+	//	*ChannelResponse_End
+	//	*ChannelResponse_Failed
+	Msg           isChannelResponse_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelResponse) Reset() {
+	*x = ChannelResponse{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelResponse) ProtoMessage() {}
+
+func (x *ChannelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelResponse.ProtoReflect.Descriptor instead.
+func (*ChannelResponse) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ChannelResponse) GetMsg() isChannelResponse_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *ChannelResponse) GetOpened() *ReceiverOpened {
+	if x != nil {
+		if x, ok := x.Msg.(*ChannelResponse_Opened); ok {
+			return x.Opened
+		}
+	}
+	return nil
+}
+
+func (x *ChannelResponse) GetMessage() *ChannelMessage {
+	if x != nil {
+		if x, ok := x.Msg.(*ChannelResponse_Message); ok {
+			return x.Message
+		}
+	}
+	return nil
+}
+
+func (x *ChannelResponse) GetEnd() *ChannelEnd {
+	if x != nil {
+		if x, ok := x.Msg.(*ChannelResponse_End); ok {
+			return x.End
+		}
+	}
+	return nil
+}
+
+func (x *ChannelResponse) GetFailed() *ChannelFailed {
+	if x != nil {
+		if x, ok := x.Msg.(*ChannelResponse_Failed); ok {
+			return x.Failed
+		}
+	}
+	return nil
+}
+
+type isChannelResponse_Msg interface {
+	isChannelResponse_Msg()
+}
+
+type ChannelResponse_Opened struct {
+	Opened *ReceiverOpened `protobuf:"bytes,1,opt,name=opened,proto3,oneof"`
+}
+
+type ChannelResponse_Message struct {
+	Message *ChannelMessage `protobuf:"bytes,2,opt,name=message,proto3,oneof"`
+}
+
+type ChannelResponse_End struct {
+	End *ChannelEnd `protobuf:"bytes,3,opt,name=end,proto3,oneof"`
+}
+
+type ChannelResponse_Failed struct {
+	Failed *ChannelFailed `protobuf:"bytes,4,opt,name=failed,proto3,oneof"`
+}
+
+func (*ChannelResponse_Opened) isChannelResponse_Msg() {}
+
+func (*ChannelResponse_Message) isChannelResponse_Msg() {}
+
+func (*ChannelResponse_End) isChannelResponse_Msg() {}
+
+func (*ChannelResponse_Failed) isChannelResponse_Msg() {}
+
+// ReceiverOpened answers OpenReceiver: a handle, or why there is none (RESOURCE_EXHAUSTED/QUEUE_FULL
+// when the daemon has channel.max-receivers open).
+type ReceiverOpened struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           uint64                 `protobuf:"varint,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Handle        string                 `protobuf:"bytes,2,opt,name=handle,proto3" json:"handle,omitempty"`
+	Error         *CallError             `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceiverOpened) Reset() {
+	*x = ReceiverOpened{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceiverOpened) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceiverOpened) ProtoMessage() {}
+
+func (x *ReceiverOpened) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceiverOpened.ProtoReflect.Descriptor instead.
+func (*ReceiverOpened) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReceiverOpened) GetRef() uint64 {
+	if x != nil {
+		return x.Ref
+	}
+	return 0
+}
+
+func (x *ReceiverOpened) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+func (x *ReceiverOpened) GetError() *CallError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// ChannelMessage is a value for the receiver `handle`.
+type ChannelMessage struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Handle string                 `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Value  *structpb.Value        `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Who sent it: "daemon/client".
+	Sender        string `protobuf:"bytes,3,opt,name=sender,proto3" json:"sender,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelMessage) Reset() {
+	*x = ChannelMessage{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelMessage) ProtoMessage() {}
+
+func (x *ChannelMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelMessage.ProtoReflect.Descriptor instead.
+func (*ChannelMessage) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ChannelMessage) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+func (x *ChannelMessage) GetValue() *structpb.Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *ChannelMessage) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+// ChannelEnd: a sender closed its side of the channel `handle` (end-of-channel); `abrupt` when its
+// client went away without closing.
+type ChannelEnd struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handle        string                 `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Sender        string                 `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
+	Abrupt        bool                   `protobuf:"varint,3,opt,name=abrupt,proto3" json:"abrupt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelEnd) Reset() {
+	*x = ChannelEnd{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEnd) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEnd) ProtoMessage() {}
+
+func (x *ChannelEnd) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEnd.ProtoReflect.Descriptor instead.
+func (*ChannelEnd) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ChannelEnd) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+func (x *ChannelEnd) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *ChannelEnd) GetAbrupt() bool {
+	if x != nil {
+		return x.Abrupt
+	}
+	return false
+}
+
+// ChannelFailed: a send to `handle` failed.
+//
+//	UNAVAILABLE/TARGET_GONE   no receiver has that handle (closed, its client went away, or never
+//	                          opened); `closed`: no later send can succeed
+//	NOT_FOUND/NO_ROUTE        the handle's daemon is not reachable from here; `closed`
+//	RESOURCE_EXHAUSTED/QUEUE_FULL  the receiver's queue (channel.queue) or a link was full: this
+//	                          message was not delivered; later ones may be
+//	INVALID_ARGUMENT/INVALID_ARGUMENT, NOT_JSON  the send itself was malformed; nothing was sent
+type ChannelFailed struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Handle string                 `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	// The failed send's seq (the last one, when `count` > 1); 0 when the receiver went away after
+	// earlier sends succeeded.
+	Seq    uint64     `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Error  *CallError `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Closed bool       `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
+	// Messages this notice reports undelivered: 1, or more when the sender's own stream was too slow
+	// to take a notice per failure and weftd added them up (none is left unreported).
+	Count         uint64 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelFailed) Reset() {
+	*x = ChannelFailed{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelFailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelFailed) ProtoMessage() {}
+
+func (x *ChannelFailed) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelFailed.ProtoReflect.Descriptor instead.
+func (*ChannelFailed) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ChannelFailed) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+func (x *ChannelFailed) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ChannelFailed) GetError() *CallError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *ChannelFailed) GetClosed() bool {
+	if x != nil {
+		return x.Closed
+	}
+	return false
+}
+
+func (x *ChannelFailed) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 // InFlightCall is one call in flight (Shrapnel's where_all).
 type InFlightCall struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -1192,7 +1834,7 @@ type InFlightCall struct {
 
 func (x *InFlightCall) Reset() {
 	*x = InFlightCall{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[15]
+	mi := &file_weft_v1_call_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1846,7 @@ func (x *InFlightCall) String() string {
 func (*InFlightCall) ProtoMessage() {}
 
 func (x *InFlightCall) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[15]
+	mi := &file_weft_v1_call_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1859,7 @@ func (x *InFlightCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InFlightCall.ProtoReflect.Descriptor instead.
 func (*InFlightCall) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{15}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *InFlightCall) GetCallId() string {
@@ -1379,7 +2021,45 @@ const file_weft_v1_call_service_proto_rawDesc = "" +
 	"\bmetadata\x18\x04 \x03(\v2 .weft.v1.CallError.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa3\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9f\x01\n" +
+	"\x0eChannelRequest\x12+\n" +
+	"\x04open\x18\x01 \x01(\v2\x15.weft.v1.OpenReceiverH\x00R\x04open\x12*\n" +
+	"\x04send\x18\x02 \x01(\v2\x14.weft.v1.ChannelSendH\x00R\x04send\x12-\n" +
+	"\x05close\x18\x03 \x01(\v2\x15.weft.v1.CloseChannelH\x00R\x05closeB\x05\n" +
+	"\x03msg\" \n" +
+	"\fOpenReceiver\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\x04R\x03ref\"e\n" +
+	"\vChannelSend\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\tR\x06handle\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"&\n" +
+	"\fCloseChannel\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\tR\x06handle\"\xdb\x01\n" +
+	"\x0fChannelResponse\x121\n" +
+	"\x06opened\x18\x01 \x01(\v2\x17.weft.v1.ReceiverOpenedH\x00R\x06opened\x123\n" +
+	"\amessage\x18\x02 \x01(\v2\x17.weft.v1.ChannelMessageH\x00R\amessage\x12'\n" +
+	"\x03end\x18\x03 \x01(\v2\x13.weft.v1.ChannelEndH\x00R\x03end\x120\n" +
+	"\x06failed\x18\x04 \x01(\v2\x16.weft.v1.ChannelFailedH\x00R\x06failedB\x05\n" +
+	"\x03msg\"d\n" +
+	"\x0eReceiverOpened\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\x04R\x03ref\x12\x16\n" +
+	"\x06handle\x18\x02 \x01(\tR\x06handle\x12(\n" +
+	"\x05error\x18\x03 \x01(\v2\x12.weft.v1.CallErrorR\x05error\"n\n" +
+	"\x0eChannelMessage\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\tR\x06handle\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value\x12\x16\n" +
+	"\x06sender\x18\x03 \x01(\tR\x06sender\"T\n" +
+	"\n" +
+	"ChannelEnd\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\tR\x06handle\x12\x16\n" +
+	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\x16\n" +
+	"\x06abrupt\x18\x03 \x01(\bR\x06abrupt\"\x91\x01\n" +
+	"\rChannelFailed\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\tR\x06handle\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12(\n" +
+	"\x05error\x18\x03 \x01(\v2\x12.weft.v1.CallErrorR\x05error\x12\x16\n" +
+	"\x06closed\x18\x04 \x01(\bR\x06closed\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x04R\x05count\"\xa3\x03\n" +
 	"\fInFlightCall\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12#\n" +
 	"\rcaller_client\x18\x02 \x01(\tR\fcallerClient\x12#\n" +
@@ -1397,11 +2077,12 @@ const file_weft_v1_call_service_proto_rawDesc = "" +
 	"\x16CALL_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CALL_STATE_QUEUED\x10\x01\x12\x16\n" +
 	"\x12CALL_STATE_RUNNING\x10\x02\x12\x18\n" +
-	"\x14CALL_STATE_FORWARDED\x10\x032\xbe\x01\n" +
+	"\x14CALL_STATE_FORWARDED\x10\x032\x80\x02\n" +
 	"\vCallService\x12:\n" +
 	"\x05Serve\x12\x15.weft.v1.ServeRequest\x1a\x16.weft.v1.ServeResponse(\x010\x01\x123\n" +
 	"\x04Call\x12\x14.weft.v1.CallRequest\x1a\x15.weft.v1.CallResponse\x12>\n" +
-	"\aCallAll\x12\x17.weft.v1.CallAllRequest\x1a\x18.weft.v1.CallAllResponse0\x01Ba\n" +
+	"\aCallAll\x12\x17.weft.v1.CallAllRequest\x1a\x18.weft.v1.CallAllResponse0\x01\x12@\n" +
+	"\aChannel\x12\x17.weft.v1.ChannelRequest\x1a\x18.weft.v1.ChannelResponse(\x010\x01Ba\n" +
 	"\x0eio.weft.api.v1B\x10CallServiceProtoP\x01Z;github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1;weftv1b\x06proto3"
 
 var (
@@ -1417,7 +2098,7 @@ func file_weft_v1_call_service_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_call_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_weft_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_weft_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_weft_v1_call_service_proto_goTypes = []any{
 	(CallState)(0),              // 0: weft.v1.CallState
 	(*ServeRequest)(nil),        // 1: weft.v1.ServeRequest
@@ -1435,43 +2116,65 @@ var file_weft_v1_call_service_proto_goTypes = []any{
 	(*CallAllRequest)(nil),      // 13: weft.v1.CallAllRequest
 	(*CallAllResponse)(nil),     // 14: weft.v1.CallAllResponse
 	(*CallError)(nil),           // 15: weft.v1.CallError
-	(*InFlightCall)(nil),        // 16: weft.v1.InFlightCall
-	nil,                         // 17: weft.v1.CallError.MetadataEntry
-	(*structpb.Value)(nil),      // 18: google.protobuf.Value
-	(*durationpb.Duration)(nil), // 19: google.protobuf.Duration
+	(*ChannelRequest)(nil),      // 16: weft.v1.ChannelRequest
+	(*OpenReceiver)(nil),        // 17: weft.v1.OpenReceiver
+	(*ChannelSend)(nil),         // 18: weft.v1.ChannelSend
+	(*CloseChannel)(nil),        // 19: weft.v1.CloseChannel
+	(*ChannelResponse)(nil),     // 20: weft.v1.ChannelResponse
+	(*ReceiverOpened)(nil),      // 21: weft.v1.ReceiverOpened
+	(*ChannelMessage)(nil),      // 22: weft.v1.ChannelMessage
+	(*ChannelEnd)(nil),          // 23: weft.v1.ChannelEnd
+	(*ChannelFailed)(nil),       // 24: weft.v1.ChannelFailed
+	(*InFlightCall)(nil),        // 25: weft.v1.InFlightCall
+	nil,                         // 26: weft.v1.CallError.MetadataEntry
+	(*structpb.Value)(nil),      // 27: google.protobuf.Value
+	(*durationpb.Duration)(nil), // 28: google.protobuf.Duration
 }
 var file_weft_v1_call_service_proto_depIdxs = []int32{
 	2,  // 0: weft.v1.ServeRequest.register:type_name -> weft.v1.Register
 	5,  // 1: weft.v1.ServeRequest.result:type_name -> weft.v1.CallResult
 	3,  // 2: weft.v1.Register.endpoints:type_name -> weft.v1.EndpointSpec
 	4,  // 3: weft.v1.EndpointSpec.policy:type_name -> weft.v1.EndpointPolicy
-	18, // 4: weft.v1.CallResult.value:type_name -> google.protobuf.Value
+	27, // 4: weft.v1.CallResult.value:type_name -> google.protobuf.Value
 	6,  // 5: weft.v1.CallResult.error:type_name -> weft.v1.RemoteError
 	8,  // 6: weft.v1.ServeResponse.registered:type_name -> weft.v1.Registered
 	9,  // 7: weft.v1.ServeResponse.invocation:type_name -> weft.v1.Invocation
 	10, // 8: weft.v1.ServeResponse.cancel:type_name -> weft.v1.CancelInvocation
-	18, // 9: weft.v1.Invocation.args:type_name -> google.protobuf.Value
-	19, // 10: weft.v1.Invocation.budget:type_name -> google.protobuf.Duration
-	18, // 11: weft.v1.CallRequest.args:type_name -> google.protobuf.Value
-	18, // 12: weft.v1.CallResponse.value:type_name -> google.protobuf.Value
-	18, // 13: weft.v1.CallAllRequest.args:type_name -> google.protobuf.Value
-	18, // 14: weft.v1.CallAllResponse.value:type_name -> google.protobuf.Value
+	27, // 9: weft.v1.Invocation.args:type_name -> google.protobuf.Value
+	28, // 10: weft.v1.Invocation.budget:type_name -> google.protobuf.Duration
+	27, // 11: weft.v1.CallRequest.args:type_name -> google.protobuf.Value
+	27, // 12: weft.v1.CallResponse.value:type_name -> google.protobuf.Value
+	27, // 13: weft.v1.CallAllRequest.args:type_name -> google.protobuf.Value
+	27, // 14: weft.v1.CallAllResponse.value:type_name -> google.protobuf.Value
 	15, // 15: weft.v1.CallAllResponse.error:type_name -> weft.v1.CallError
-	17, // 16: weft.v1.CallError.metadata:type_name -> weft.v1.CallError.MetadataEntry
-	19, // 17: weft.v1.InFlightCall.elapsed:type_name -> google.protobuf.Duration
-	19, // 18: weft.v1.InFlightCall.deadline_left:type_name -> google.protobuf.Duration
-	0,  // 19: weft.v1.InFlightCall.state:type_name -> weft.v1.CallState
-	1,  // 20: weft.v1.CallService.Serve:input_type -> weft.v1.ServeRequest
-	11, // 21: weft.v1.CallService.Call:input_type -> weft.v1.CallRequest
-	13, // 22: weft.v1.CallService.CallAll:input_type -> weft.v1.CallAllRequest
-	7,  // 23: weft.v1.CallService.Serve:output_type -> weft.v1.ServeResponse
-	12, // 24: weft.v1.CallService.Call:output_type -> weft.v1.CallResponse
-	14, // 25: weft.v1.CallService.CallAll:output_type -> weft.v1.CallAllResponse
-	23, // [23:26] is the sub-list for method output_type
-	20, // [20:23] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	26, // 16: weft.v1.CallError.metadata:type_name -> weft.v1.CallError.MetadataEntry
+	17, // 17: weft.v1.ChannelRequest.open:type_name -> weft.v1.OpenReceiver
+	18, // 18: weft.v1.ChannelRequest.send:type_name -> weft.v1.ChannelSend
+	19, // 19: weft.v1.ChannelRequest.close:type_name -> weft.v1.CloseChannel
+	27, // 20: weft.v1.ChannelSend.value:type_name -> google.protobuf.Value
+	21, // 21: weft.v1.ChannelResponse.opened:type_name -> weft.v1.ReceiverOpened
+	22, // 22: weft.v1.ChannelResponse.message:type_name -> weft.v1.ChannelMessage
+	23, // 23: weft.v1.ChannelResponse.end:type_name -> weft.v1.ChannelEnd
+	24, // 24: weft.v1.ChannelResponse.failed:type_name -> weft.v1.ChannelFailed
+	15, // 25: weft.v1.ReceiverOpened.error:type_name -> weft.v1.CallError
+	27, // 26: weft.v1.ChannelMessage.value:type_name -> google.protobuf.Value
+	15, // 27: weft.v1.ChannelFailed.error:type_name -> weft.v1.CallError
+	28, // 28: weft.v1.InFlightCall.elapsed:type_name -> google.protobuf.Duration
+	28, // 29: weft.v1.InFlightCall.deadline_left:type_name -> google.protobuf.Duration
+	0,  // 30: weft.v1.InFlightCall.state:type_name -> weft.v1.CallState
+	1,  // 31: weft.v1.CallService.Serve:input_type -> weft.v1.ServeRequest
+	11, // 32: weft.v1.CallService.Call:input_type -> weft.v1.CallRequest
+	13, // 33: weft.v1.CallService.CallAll:input_type -> weft.v1.CallAllRequest
+	16, // 34: weft.v1.CallService.Channel:input_type -> weft.v1.ChannelRequest
+	7,  // 35: weft.v1.CallService.Serve:output_type -> weft.v1.ServeResponse
+	12, // 36: weft.v1.CallService.Call:output_type -> weft.v1.CallResponse
+	14, // 37: weft.v1.CallService.CallAll:output_type -> weft.v1.CallAllResponse
+	20, // 38: weft.v1.CallService.Channel:output_type -> weft.v1.ChannelResponse
+	35, // [35:39] is the sub-list for method output_type
+	31, // [31:35] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_call_service_proto_init() }
@@ -1496,13 +2199,24 @@ func file_weft_v1_call_service_proto_init() {
 		(*CallAllResponse_Value)(nil),
 		(*CallAllResponse_Error)(nil),
 	}
+	file_weft_v1_call_service_proto_msgTypes[15].OneofWrappers = []any{
+		(*ChannelRequest_Open)(nil),
+		(*ChannelRequest_Send)(nil),
+		(*ChannelRequest_Close)(nil),
+	}
+	file_weft_v1_call_service_proto_msgTypes[19].OneofWrappers = []any{
+		(*ChannelResponse_Opened)(nil),
+		(*ChannelResponse_Message)(nil),
+		(*ChannelResponse_End)(nil),
+		(*ChannelResponse_Failed)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_call_service_proto_rawDesc), len(file_weft_v1_call_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	CallService_Serve_FullMethodName   = "/weft.v1.CallService/Serve"
 	CallService_Call_FullMethodName    = "/weft.v1.CallService/Call"
 	CallService_CallAll_FullMethodName = "/weft.v1.CallService/CallAll"
+	CallService_Channel_FullMethodName = "/weft.v1.CallService/Channel"
 )
 
 // CallServiceClient is the client API for CallService service.
@@ -48,6 +49,12 @@ type CallServiceClient interface {
 	Call(ctx context.Context, in *CallRequest, opts ...grpc.CallOption) (*CallResponse, error)
 	// CallAll invokes the same function on several targets; results stream back as they arrive.
 	CallAll(ctx context.Context, in *CallAllRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CallAllResponse], error)
+	// Channel carries one client's channels (Mitogen's Receiver/Sender): on one stream it opens
+	// receivers and sends to any receiver's handle, on this daemon or on a peer. A send that fails
+	// comes back as a `failed` response; the stream itself ends only on a malformed request. The
+	// stream's end closes its receivers (their senders get `failed`, UNAVAILABLE/TARGET_GONE) and
+	// ends, as a sender, every channel it sent on (their receivers get `end` with `abrupt`).
+	Channel(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChannelRequest, ChannelResponse], error)
 }
 
 type callServiceClient struct {
@@ -100,6 +107,19 @@ func (c *callServiceClient) CallAll(ctx context.Context, in *CallAllRequest, opt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CallService_CallAllClient = grpc.ServerStreamingClient[CallAllResponse]
 
+func (c *callServiceClient) Channel(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChannelRequest, ChannelResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CallService_ServiceDesc.Streams[2], CallService_Channel_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ChannelRequest, ChannelResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CallService_ChannelClient = grpc.BidiStreamingClient[ChannelRequest, ChannelResponse]
+
 // CallServiceServer is the server API for CallService service.
 // All implementations must embed UnimplementedCallServiceServer
 // for forward compatibility.
@@ -124,6 +144,12 @@ type CallServiceServer interface {
 	Call(context.Context, *CallRequest) (*CallResponse, error)
 	// CallAll invokes the same function on several targets; results stream back as they arrive.
 	CallAll(*CallAllRequest, grpc.ServerStreamingServer[CallAllResponse]) error
+	// Channel carries one client's channels (Mitogen's Receiver/Sender): on one stream it opens
+	// receivers and sends to any receiver's handle, on this daemon or on a peer. A send that fails
+	// comes back as a `failed` response; the stream itself ends only on a malformed request. The
+	// stream's end closes its receivers (their senders get `failed`, UNAVAILABLE/TARGET_GONE) and
+	// ends, as a sender, every channel it sent on (their receivers get `end` with `abrupt`).
+	Channel(grpc.BidiStreamingServer[ChannelRequest, ChannelResponse]) error
 	mustEmbedUnimplementedCallServiceServer()
 }
 
@@ -142,6 +168,9 @@ func (UnimplementedCallServiceServer) Call(context.Context, *CallRequest) (*Call
 }
 func (UnimplementedCallServiceServer) CallAll(*CallAllRequest, grpc.ServerStreamingServer[CallAllResponse]) error {
 	return status.Error(codes.Unimplemented, "method CallAll not implemented")
+}
+func (UnimplementedCallServiceServer) Channel(grpc.BidiStreamingServer[ChannelRequest, ChannelResponse]) error {
+	return status.Error(codes.Unimplemented, "method Channel not implemented")
 }
 func (UnimplementedCallServiceServer) mustEmbedUnimplementedCallServiceServer() {}
 func (UnimplementedCallServiceServer) testEmbeddedByValue()                     {}
@@ -200,6 +229,13 @@ func _CallService_CallAll_Handler(srv interface{}, stream grpc.ServerStream) err
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CallService_CallAllServer = grpc.ServerStreamingServer[CallAllResponse]
 
+func _CallService_Channel_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(CallServiceServer).Channel(&grpc.GenericServerStream[ChannelRequest, ChannelResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CallService_ChannelServer = grpc.BidiStreamingServer[ChannelRequest, ChannelResponse]
+
 // CallService_ServiceDesc is the grpc.ServiceDesc for CallService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -223,6 +259,12 @@ var CallService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "CallAll",
 			Handler:       _CallService_CallAll_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Channel",
+			Handler:       _CallService_Channel_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "weft/v1/call_service.proto",

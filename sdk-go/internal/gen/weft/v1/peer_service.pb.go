@@ -42,29 +42,41 @@ const (
 	EnvelopeKind_ENVELOPE_KIND_CANCEL EnvelopeKind = 6
 	// Liveness; no payload. Sent every peer.heartbeat-interval when nothing else was.
 	EnvelopeKind_ENVELOPE_KIND_HEARTBEAT EnvelopeKind = 7
+	// payload.channel: a value for the receiver payload.channel.handle at `dst`.
+	EnvelopeKind_ENVELOPE_KIND_CHANNEL_DATA EnvelopeKind = 8
+	// payload.channel: the sender closed its side of the channel (or went away: `abrupt`).
+	EnvelopeKind_ENVELOPE_KIND_CHANNEL_END EnvelopeKind = 9
+	// payload.channel: a send failed; travels back to the sender's daemon, `dst`.
+	EnvelopeKind_ENVELOPE_KIND_CHANNEL_FAIL EnvelopeKind = 10
 )
 
 // Enum value maps for EnvelopeKind.
 var (
 	EnvelopeKind_name = map[int32]string{
-		0: "ENVELOPE_KIND_UNSPECIFIED",
-		1: "ENVELOPE_KIND_HELLO",
-		2: "ENVELOPE_KIND_ADD_ROUTE",
-		3: "ENVELOPE_KIND_DEL_ROUTE",
-		4: "ENVELOPE_KIND_CALL",
-		5: "ENVELOPE_KIND_RESULT",
-		6: "ENVELOPE_KIND_CANCEL",
-		7: "ENVELOPE_KIND_HEARTBEAT",
+		0:  "ENVELOPE_KIND_UNSPECIFIED",
+		1:  "ENVELOPE_KIND_HELLO",
+		2:  "ENVELOPE_KIND_ADD_ROUTE",
+		3:  "ENVELOPE_KIND_DEL_ROUTE",
+		4:  "ENVELOPE_KIND_CALL",
+		5:  "ENVELOPE_KIND_RESULT",
+		6:  "ENVELOPE_KIND_CANCEL",
+		7:  "ENVELOPE_KIND_HEARTBEAT",
+		8:  "ENVELOPE_KIND_CHANNEL_DATA",
+		9:  "ENVELOPE_KIND_CHANNEL_END",
+		10: "ENVELOPE_KIND_CHANNEL_FAIL",
 	}
 	EnvelopeKind_value = map[string]int32{
-		"ENVELOPE_KIND_UNSPECIFIED": 0,
-		"ENVELOPE_KIND_HELLO":       1,
-		"ENVELOPE_KIND_ADD_ROUTE":   2,
-		"ENVELOPE_KIND_DEL_ROUTE":   3,
-		"ENVELOPE_KIND_CALL":        4,
-		"ENVELOPE_KIND_RESULT":      5,
-		"ENVELOPE_KIND_CANCEL":      6,
-		"ENVELOPE_KIND_HEARTBEAT":   7,
+		"ENVELOPE_KIND_UNSPECIFIED":  0,
+		"ENVELOPE_KIND_HELLO":        1,
+		"ENVELOPE_KIND_ADD_ROUTE":    2,
+		"ENVELOPE_KIND_DEL_ROUTE":    3,
+		"ENVELOPE_KIND_CALL":         4,
+		"ENVELOPE_KIND_RESULT":       5,
+		"ENVELOPE_KIND_CANCEL":       6,
+		"ENVELOPE_KIND_HEARTBEAT":    7,
+		"ENVELOPE_KIND_CHANNEL_DATA": 8,
+		"ENVELOPE_KIND_CHANNEL_END":  9,
+		"ENVELOPE_KIND_CHANNEL_FAIL": 10,
 	}
 )
 
@@ -121,6 +133,7 @@ type Envelope struct {
 	//	*Envelope_Route
 	//	*Envelope_Call
 	//	*Envelope_Result
+	//	*Envelope_Channel
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -262,6 +275,15 @@ func (x *Envelope) GetResult() *PeerResult {
 	return nil
 }
 
+func (x *Envelope) GetChannel() *PeerChannel {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_Channel); ok {
+			return x.Channel
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -282,6 +304,10 @@ type Envelope_Result struct {
 	Result *PeerResult `protobuf:"bytes,13,opt,name=result,proto3,oneof"`
 }
 
+type Envelope_Channel struct {
+	Channel *PeerChannel `protobuf:"bytes,14,opt,name=channel,proto3,oneof"`
+}
+
 func (*Envelope_Hello) isEnvelope_Payload() {}
 
 func (*Envelope_Route) isEnvelope_Payload() {}
@@ -289,6 +315,8 @@ func (*Envelope_Route) isEnvelope_Payload() {}
 func (*Envelope_Call) isEnvelope_Payload() {}
 
 func (*Envelope_Result) isEnvelope_Payload() {}
+
+func (*Envelope_Channel) isEnvelope_Payload() {}
 
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -581,11 +609,130 @@ func (*PeerResult_Value) isPeerResult_Outcome() {}
 
 func (*PeerResult_Error) isPeerResult_Outcome() {}
 
+// PeerChannel is a channel envelope's payload. `auth` is the sending client's daemon (DATA, END) or
+// the receiver's daemon (FAIL).
+type PeerChannel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The receiver's handle, "daemon/name".
+	Handle string `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	// DATA: the value.
+	Value *structpb.Value `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// DATA, END: who sent it, "daemon/client".
+	Sender string `protobuf:"bytes,3,opt,name=sender,proto3" json:"sender,omitempty"`
+	// The sending stream on its daemon: where a FAIL goes back to.
+	Port uint64 `protobuf:"varint,4,opt,name=port,proto3" json:"port,omitempty"`
+	// DATA: the client's seq of the send; FAIL: the send that failed, or 0.
+	Seq uint64 `protobuf:"varint,5,opt,name=seq,proto3" json:"seq,omitempty"`
+	// END: the sender's client went away without closing.
+	Abrupt bool `protobuf:"varint,6,opt,name=abrupt,proto3" json:"abrupt,omitempty"`
+	// FAIL: why.
+	Error *CallError `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// FAIL: no later send to the handle can succeed.
+	Closed bool `protobuf:"varint,8,opt,name=closed,proto3" json:"closed,omitempty"`
+	// FAIL: messages undelivered (at least 1).
+	Count         uint64 `protobuf:"varint,9,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerChannel) Reset() {
+	*x = PeerChannel{}
+	mi := &file_weft_v1_peer_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerChannel) ProtoMessage() {}
+
+func (x *PeerChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_peer_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerChannel.ProtoReflect.Descriptor instead.
+func (*PeerChannel) Descriptor() ([]byte, []int) {
+	return file_weft_v1_peer_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PeerChannel) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+func (x *PeerChannel) GetValue() *structpb.Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *PeerChannel) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *PeerChannel) GetPort() uint64 {
+	if x != nil {
+		return x.Port
+	}
+	return 0
+}
+
+func (x *PeerChannel) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *PeerChannel) GetAbrupt() bool {
+	if x != nil {
+		return x.Abrupt
+	}
+	return false
+}
+
+func (x *PeerChannel) GetError() *CallError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *PeerChannel) GetClosed() bool {
+	if x != nil {
+		return x.Closed
+	}
+	return false
+}
+
+func (x *PeerChannel) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_weft_v1_peer_service_proto protoreflect.FileDescriptor
 
 const file_weft_v1_peer_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1aweft/v1/peer_service.proto\x12\aweft.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1aweft/v1/call_service.proto\"\xb2\x03\n" +
+	"\x1aweft/v1/peer_service.proto\x12\aweft.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1aweft/v1/call_service.proto\"\xe4\x03\n" +
 	"\bEnvelope\x12\x10\n" +
 	"\x03dst\x18\x01 \x01(\tR\x03dst\x12\x10\n" +
 	"\x03src\x18\x02 \x01(\tR\x03src\x12\x12\n" +
@@ -600,7 +747,8 @@ const file_weft_v1_peer_service_proto_rawDesc = "" +
 	" \x01(\v2\x0e.weft.v1.HelloH\x00R\x05hello\x12,\n" +
 	"\x05route\x18\v \x01(\v2\x14.weft.v1.RouteAdvertH\x00R\x05route\x12'\n" +
 	"\x04call\x18\f \x01(\v2\x11.weft.v1.PeerCallH\x00R\x04call\x12-\n" +
-	"\x06result\x18\r \x01(\v2\x13.weft.v1.PeerResultH\x00R\x06resultB\t\n" +
+	"\x06result\x18\r \x01(\v2\x13.weft.v1.PeerResultH\x00R\x06result\x120\n" +
+	"\achannel\x18\x0e \x01(\v2\x14.weft.v1.PeerChannelH\x00R\achannelB\t\n" +
 	"\apayload\"T\n" +
 	"\x05Hello\x12\x1b\n" +
 	"\tdaemon_id\x18\x01 \x01(\tR\bdaemonId\x12\x14\n" +
@@ -621,7 +769,17 @@ const file_weft_v1_peer_service_proto_rawDesc = "" +
 	"\x05value\x18\x01 \x01(\v2\x16.google.protobuf.ValueH\x00R\x05value\x12*\n" +
 	"\x05error\x18\x02 \x01(\v2\x12.weft.v1.CallErrorH\x00R\x05error\x12\x1b\n" +
 	"\tdaemon_id\x18\x03 \x01(\tR\bdaemonIdB\t\n" +
-	"\aoutcome*\xe9\x01\n" +
+	"\aoutcome\"\x81\x02\n" +
+	"\vPeerChannel\x12\x16\n" +
+	"\x06handle\x18\x01 \x01(\tR\x06handle\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value\x12\x16\n" +
+	"\x06sender\x18\x03 \x01(\tR\x06sender\x12\x12\n" +
+	"\x04port\x18\x04 \x01(\x04R\x04port\x12\x10\n" +
+	"\x03seq\x18\x05 \x01(\x04R\x03seq\x12\x16\n" +
+	"\x06abrupt\x18\x06 \x01(\bR\x06abrupt\x12(\n" +
+	"\x05error\x18\a \x01(\v2\x12.weft.v1.CallErrorR\x05error\x12\x16\n" +
+	"\x06closed\x18\b \x01(\bR\x06closed\x12\x14\n" +
+	"\x05count\x18\t \x01(\x04R\x05count*\xc8\x02\n" +
 	"\fEnvelopeKind\x12\x1d\n" +
 	"\x19ENVELOPE_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13ENVELOPE_KIND_HELLO\x10\x01\x12\x1b\n" +
@@ -630,7 +788,11 @@ const file_weft_v1_peer_service_proto_rawDesc = "" +
 	"\x12ENVELOPE_KIND_CALL\x10\x04\x12\x18\n" +
 	"\x14ENVELOPE_KIND_RESULT\x10\x05\x12\x18\n" +
 	"\x14ENVELOPE_KIND_CANCEL\x10\x06\x12\x1b\n" +
-	"\x17ENVELOPE_KIND_HEARTBEAT\x10\a2?\n" +
+	"\x17ENVELOPE_KIND_HEARTBEAT\x10\a\x12\x1e\n" +
+	"\x1aENVELOPE_KIND_CHANNEL_DATA\x10\b\x12\x1d\n" +
+	"\x19ENVELOPE_KIND_CHANNEL_END\x10\t\x12\x1e\n" +
+	"\x1aENVELOPE_KIND_CHANNEL_FAIL\x10\n" +
+	"2?\n" +
 	"\vPeerService\x120\n" +
 	"\x04Link\x12\x11.weft.v1.Envelope\x1a\x11.weft.v1.Envelope(\x010\x01Ba\n" +
 	"\x0eio.weft.api.v1B\x10PeerServiceProtoP\x01Z;github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1;weftv1b\x06proto3"
@@ -648,7 +810,7 @@ func file_weft_v1_peer_service_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_peer_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_weft_v1_peer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_weft_v1_peer_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_weft_v1_peer_service_proto_goTypes = []any{
 	(EnvelopeKind)(0),           // 0: weft.v1.EnvelopeKind
 	(*Envelope)(nil),            // 1: weft.v1.Envelope
@@ -656,27 +818,31 @@ var file_weft_v1_peer_service_proto_goTypes = []any{
 	(*RouteAdvert)(nil),         // 3: weft.v1.RouteAdvert
 	(*PeerCall)(nil),            // 4: weft.v1.PeerCall
 	(*PeerResult)(nil),          // 5: weft.v1.PeerResult
-	(*durationpb.Duration)(nil), // 6: google.protobuf.Duration
-	(*structpb.Value)(nil),      // 7: google.protobuf.Value
-	(*CallError)(nil),           // 8: weft.v1.CallError
+	(*PeerChannel)(nil),         // 6: weft.v1.PeerChannel
+	(*durationpb.Duration)(nil), // 7: google.protobuf.Duration
+	(*structpb.Value)(nil),      // 8: google.protobuf.Value
+	(*CallError)(nil),           // 9: weft.v1.CallError
 }
 var file_weft_v1_peer_service_proto_depIdxs = []int32{
-	6,  // 0: weft.v1.Envelope.budget:type_name -> google.protobuf.Duration
+	7,  // 0: weft.v1.Envelope.budget:type_name -> google.protobuf.Duration
 	0,  // 1: weft.v1.Envelope.kind:type_name -> weft.v1.EnvelopeKind
 	2,  // 2: weft.v1.Envelope.hello:type_name -> weft.v1.Hello
 	3,  // 3: weft.v1.Envelope.route:type_name -> weft.v1.RouteAdvert
 	4,  // 4: weft.v1.Envelope.call:type_name -> weft.v1.PeerCall
 	5,  // 5: weft.v1.Envelope.result:type_name -> weft.v1.PeerResult
-	7,  // 6: weft.v1.PeerCall.args:type_name -> google.protobuf.Value
-	7,  // 7: weft.v1.PeerResult.value:type_name -> google.protobuf.Value
-	8,  // 8: weft.v1.PeerResult.error:type_name -> weft.v1.CallError
-	1,  // 9: weft.v1.PeerService.Link:input_type -> weft.v1.Envelope
-	1,  // 10: weft.v1.PeerService.Link:output_type -> weft.v1.Envelope
-	10, // [10:11] is the sub-list for method output_type
-	9,  // [9:10] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	6,  // 6: weft.v1.Envelope.channel:type_name -> weft.v1.PeerChannel
+	8,  // 7: weft.v1.PeerCall.args:type_name -> google.protobuf.Value
+	8,  // 8: weft.v1.PeerResult.value:type_name -> google.protobuf.Value
+	9,  // 9: weft.v1.PeerResult.error:type_name -> weft.v1.CallError
+	8,  // 10: weft.v1.PeerChannel.value:type_name -> google.protobuf.Value
+	9,  // 11: weft.v1.PeerChannel.error:type_name -> weft.v1.CallError
+	1,  // 12: weft.v1.PeerService.Link:input_type -> weft.v1.Envelope
+	1,  // 13: weft.v1.PeerService.Link:output_type -> weft.v1.Envelope
+	13, // [13:14] is the sub-list for method output_type
+	12, // [12:13] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_peer_service_proto_init() }
@@ -690,6 +856,7 @@ func file_weft_v1_peer_service_proto_init() {
 		(*Envelope_Route)(nil),
 		(*Envelope_Call)(nil),
 		(*Envelope_Result)(nil),
+		(*Envelope_Channel)(nil),
 	}
 	file_weft_v1_peer_service_proto_msgTypes[4].OneofWrappers = []any{
 		(*PeerResult_Value)(nil),
@@ -701,7 +868,7 @@ func file_weft_v1_peer_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_peer_service_proto_rawDesc), len(file_weft_v1_peer_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -15,6 +15,7 @@ import io.weft.daemon.core.BrokerSettings;
 import io.weft.daemon.core.CallSettings;
 import io.weft.daemon.core.Clock;
 import io.weft.daemon.core.EventSink;
+import io.weft.daemon.core.Command;
 import io.weft.daemon.core.Inbound;
 import io.weft.daemon.grpc.AdminGrpcService;
 import io.weft.daemon.grpc.CallGrpcService;
@@ -54,11 +55,15 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
@@ -94,9 +99,15 @@ public final class Weftd {
     private final GrpcServers servers = new GrpcServers();
     /** A new one each start: peers prefer routes of the newest epoch. */
     private final long epoch = Clock.system().epochNanos();
-    private final List<PeerDialer> dialers = new ArrayList<>();
+    /** The dialers by peer address; {@link #setPeers} changes them on SIGHUP. Guarded by this. */
+    private final Map<HostPort, PeerDialer> dialers = new LinkedHashMap<>();
     private PeerListener peerListener;
     private ScheduledExecutorService peerScheduler;
+    private PeerTls peerTls;
+    private Links links;
+    private String version;
+    /** What stats.disabled says now. Guarded by this. */
+    private List<String> statsDisabled = List.of();
     private final StatsEngine stats;
     private volatile StatsHttpServer http;
     private volatile boolean listenersUp;
@@ -113,7 +124,7 @@ public final class Weftd {
                 config.recent() ? new RecentEvents(config.recentKeys(), config.recentEvents(), config.recentEventBytes())
                         : null);
         this.broker = new BrokerAgent(brokerSettings(config), callSettings(config, epoch), Clock.system(), inbound, sinks, stats);
-        BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork);
+        BrokerIdleStrategy idle = new BrokerIdleStrategy(SLEEP_AFTER_NS, MAX_SLEEP_NS, broker::hasWork, inbound::isEmpty);
         inbound.onOffer(idle::wake);
         this.runner = new AgentRunner(
                 idle,
@@ -155,6 +166,9 @@ public final class Weftd {
         }
         Reloader reloader = new Reloader(args, System::getenv, config)
                 .on(Settings.LOG_LEVEL, level -> Logs.setLevel(level.configName()))
+                .on(Settings.STATS_DISABLED, weftd::setStatsDisabled)
+                .on(Settings.SKETCH_FIELDS, weftd::setSketchFields)
+                .on(Settings.PEERS, weftd::setPeers)
                 .requireEveryReloadableHandled();
         // sun.misc.Signal (module jdk.unsupported) is the JDK's only way to catch SIGHUP.
         SignalHandler before = Signal.handle(new Signal("HUP"), sig -> {
@@ -183,6 +197,7 @@ public final class Weftd {
             s.start();
         }
         AgentRunner.startOnThread(runner);
+        setStatsDisabled(config.statsDisabled());
         if (busMonitor != null) {
             busMonitor.start();
         }
@@ -211,7 +226,7 @@ public final class Weftd {
                         .bindService(),
                 new CallGrpcService(inbound, sessions, errors, replies, new EventValidator(limits),
                         new CallGrpcService.Limits(config.daemonId(), config.callDefaultTimeout().toNanos(),
-                                config.callServeMaxInFlight(), config.callMaxStackBytes()))
+                                config.callServeMaxInFlight(), config.callMaxStackBytes(), config.channelQueue()))
                         .bind(limits.depth()),
                 new StatsGrpcService(inbound, sessions, errors, replies, new StatsOpValidator(config.statsLimits()))
                         .bindService(),
@@ -250,36 +265,112 @@ public final class Weftd {
         return ready.toString();
     }
 
+    /**
+     * Switches collection off for exactly the namespaces listed (on start and on SIGHUP): those no
+     * longer listed are switched on again; namespaces never listed keep what SetEnabled made them.
+     */
+    synchronized void setStatsDisabled(List<String> disabled) {
+        Set<String> touched = new LinkedHashSet<>(statsDisabled);
+        touched.addAll(disabled);
+        if (touched.isEmpty()) {
+            return;
+        }
+        offerStats("stats.disabled", engine -> {
+            for (String ns : touched) {
+                if (engine.setEnabled(ns, !disabled.contains(ns)) == null) {
+                    LOG.warning("msg=\"stats.disabled: no room for another namespace (stats.max-namespaces)\" namespace="
+                            + LogFormat.quote(ns));
+                }
+            }
+        });
+        statsDisabled = List.copyOf(disabled);
+    }
+
+    /** Sketches exactly these event fields from now on (SIGHUP). */
+    void setSketchFields(List<String> fields) {
+        offerStats("sketch.fields", engine -> engine.sketches().setFields(fields));
+    }
+
+    /** Hands work to the broker, which owns the statistics; a full queue fails the reload, which a later SIGHUP repeats. */
+    private void offerStats(String setting, Consumer<StatsEngine> work) {
+        if (inbound.offer(new Command.Stats(sessions.unary(), work)) != Inbound.Refusal.NONE) {
+            throw new IllegalStateException("the broker's inbound queue is full: " + setting
+                    + " not applied; send SIGHUP again");
+        }
+    }
+
     /** The peer listener and the dialers of the configured peers, when any are configured. */
     private void startPeers(String version) throws IOException {
+        this.version = version;
         if (config.peerListen().isEmpty() && config.peers().isEmpty()) {
             return;
         }
-        PeerTls tls = config.tlsCert().isPresent()
-                ? PeerTls.load(config.tlsCert().get(), config.tlsKey().orElseThrow(), config.tlsCa().orElseThrow())
-                : null;
-        Links links = new Links(config.daemonId(), epoch, version, inbound, replies, config.peerLinkCapacity(),
+        Links l = peerLinks();
+        if (config.peerListen().isPresent()) {
+            peerListener = PeerListener.start(config.peerListen().get().toSocketAddress(), peerTls,
+                    new PeerGrpcService(l).bind(), config.grpcMaxMessageBytes());
+        }
+        setPeers(config.peers());
+    }
+
+    /**
+     * Dials exactly {@code peers}: new ones are dialled, the links of those no longer listed are
+     * closed (their routes withdrawn, their calls answered TARGET_GONE). On start and on SIGHUP.
+     *
+     * @throws IllegalStateException when weftd started without the TLS files (or peer.plaintext)
+     *     that links need: those take a restart
+     */
+    synchronized void setPeers(List<HostPort> peers) {
+        if (!peers.isEmpty()) {
+            peerLinks();
+        }
+        for (var it = dialers.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!peers.contains(e.getKey())) {
+                e.getValue().close();
+                it.remove();
+                LOG.info("msg=\"peer removed\" address=" + e.getKey());
+            }
+        }
+        for (HostPort peer : peers) {
+            if (!dialers.containsKey(peer)) {
+                PeerDialer d = new PeerDialer(peer, peerTls, links, peerScheduler, config.peerReconnectMax().toNanos(),
+                        config.grpcMaxMessageBytes());
+                dialers.put(peer, d);
+                d.start();
+            }
+        }
+    }
+
+    /** The link registry, the TLS material and the dialer thread, made on first need. */
+    private synchronized Links peerLinks() {
+        if (links != null) {
+            return links;
+        }
+        if (config.tlsCert().isEmpty() && !config.peerPlaintext()) {
+            throw new IllegalStateException("weftd started without tls.cert, tls.key and tls.ca (and without"
+                    + " peer.plaintext): peer links need a restart with them");
+        }
+        try {
+            peerTls = config.tlsCert().isPresent()
+                    ? PeerTls.load(config.tlsCert().get(), config.tlsKey().orElseThrow(), config.tlsCa().orElseThrow())
+                    : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load the TLS files: " + e.getMessage(), e);
+        }
+        links = new Links(config.daemonId(), epoch, version, inbound, replies, config.peerLinkCapacity(),
                 config.peerPlaintext(), why -> errors.error(Status.Code.UNAUTHENTICATED,
                         ErrorReason.ERROR_REASON_PEER_AUTH_FAILED, why));
-        if (config.peerListen().isPresent()) {
-            peerListener = PeerListener.start(config.peerListen().get().toSocketAddress(), tls,
-                    new PeerGrpcService(links).bind(), config.grpcMaxMessageBytes());
-        }
         peerScheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "weft-peer-dialer");
             t.setDaemon(true);
             return t;
         });
-        for (HostPort peer : config.peers()) {
-            PeerDialer d = new PeerDialer(peer, tls, links, peerScheduler, config.peerReconnectMax().toNanos(),
-                    config.grpcMaxMessageBytes());
-            dialers.add(d);
-            d.start();
-        }
+        return links;
     }
 
-    private void stopPeers() {
-        dialers.forEach(PeerDialer::close);
+    private synchronized void stopPeers() {
+        dialers.values().forEach(PeerDialer::close);
         if (peerListener != null) {
             peerListener.close();
         }
@@ -378,7 +469,7 @@ public final class Weftd {
     private static CallSettings callSettings(WeftConfig c, long epoch) {
         return new CallSettings(c.daemonId(), c.callMaxPending(), c.callServeMaxInFlight(), c.callMaxServers(),
                 c.callWarnAfter().toNanos(), new CallSettings.PeerSettings(epoch, c.peerMaxHops(),
-                        c.peerHeartbeatInterval().toNanos(), c.peerDeadAfter().toNanos()));
+                        c.peerHeartbeatInterval().toNanos(), c.peerDeadAfter().toNanos()), c.channelMaxReceivers());
     }
 
     private static List<EventSink> sinks(WeftConfig c, String instanceId) {

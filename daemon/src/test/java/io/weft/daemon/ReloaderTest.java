@@ -22,11 +22,15 @@ class ReloaderTest {
     Path dir;
 
     private final List<LogLevel> levels = new ArrayList<>();
+    private final List<Object> others = new ArrayList<>();
 
     private Reloader reloaderFor(Path conf) throws Exception {
         String[] args = {"--config=" + conf};
         return new Reloader(args, Map::of, WeftConfig.load(args, Map.of()))
                 .on(Settings.LOG_LEVEL, levels::add)
+                .on(Settings.STATS_DISABLED, others::add)
+                .on(Settings.SKETCH_FIELDS, others::add)
+                .on(Settings.PEERS, others::add)
                 .requireEveryReloadableHandled();
     }
 

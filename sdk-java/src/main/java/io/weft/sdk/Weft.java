@@ -72,6 +72,7 @@ public final class Weft implements AutoCloseable {
   private final Duration waitOnClose;
   private final Duration callTimeout;
   private final Caller caller;
+  private final Channels channels;
   private final Set<Server> servers = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Duration statsInterval;
@@ -114,6 +115,7 @@ public final class Weft implements AutoCloseable {
     this.initialBackoff = b.initialBackoff;
     this.maxBackoff = b.maxBackoff;
     this.caller = new Caller(channel, clientId);
+    this.channels = new Channels(channel, clientId, callTimeout);
     publisher.start();
   }
 
@@ -348,6 +350,20 @@ public final class Weft implements AutoCloseable {
     return caller.callAsync(target, function, args, timeout);
   }
 
+  /**
+   * Opens a channel receiver; pass its {@link Receiver#handle()} to whoever should send to it.
+   * Waits (at most the call timeout) for weftd to open it; throws {@link WeftException} when
+   * weftd refuses (QUEUE_FULL: channel.max-receivers) or is unavailable.
+   */
+  public Receiver openReceiver() {
+    return channels.open();
+  }
+
+  /** A sender to the receiver {@code handle} ({@code daemon/name}), on this daemon or a peer. */
+  public Sender sender(String handle) {
+    return channels.sender(Objects.requireNonNull(handle, "handle"));
+  }
+
   /** One call of {@link #inParallel}. */
   public record Call(String target, String function, Object args) {}
 
@@ -418,6 +434,7 @@ public final class Weft implements AutoCloseable {
     }
     publisher.close(Duration.ofSeconds(1));
     servers.forEach(Server::close);
+    channels.shutdown();
     if (ownsChannel) {
       channel.shutdown();
       try {

@@ -246,9 +246,18 @@ public final class Settings {
     public static final Setting<Integer> STATS_MAX_TEXT_BYTES = Setting.of("stats.max-text-bytes",
             ValueTypes.integer(1, 1 << 20), "1024", "longest string value a statistic may hold");
 
+    /** Namespaces whose collection is off. */
+    public static final Setting<List<String>> STATS_DISABLED = Setting.reloadable("stats.disabled",
+            ValueTypes.namesOrOff(256), "off",
+            "statistics namespaces whose collection is switched off (their Enabled is false: SDKs skip the work,"
+                    + " reports go on), comma-separated, or \"off\"; on SIGHUP, namespaces added are switched off and"
+                    + " namespaces removed switched on again");
+
     /** Event fields sketched. */
-    public static final Setting<List<String>> SKETCH_FIELDS = Setting.of("sketch.fields", ValueTypes.namesOrOff(16),
-            "client_ip,url", "event fields whose values are sketched (count, distinct values, top values), or \"off\"");
+    public static final Setting<List<String>> SKETCH_FIELDS = Setting.reloadable("sketch.fields",
+            ValueTypes.namesOrOff(16), "client_ip,url",
+            "event fields whose values are sketched (count, distinct values, top values), or \"off\"; on SIGHUP, fields"
+                    + " still listed keep their sketches, new ones start empty");
 
     /** Routing keys sketched one by one. */
     public static final Setting<Integer> SKETCH_MAX_KEYS = Setting.of("sketch.max-keys",
@@ -303,13 +312,26 @@ public final class Settings {
             ValueTypes.integer(0, 1 << 20), "8192",
             "a handler's stack is cut to this many bytes (UTF-8) before it travels back to the caller");
 
+    /** Channel receivers open at once. */
+    public static final Setting<Integer> CHANNEL_MAX_RECEIVERS = Setting.of("channel.max-receivers",
+            ValueTypes.integer(1, 1 << 24), "10000",
+            "channel receivers open on this daemon at once; beyond, opening one fails with RESOURCE_EXHAUSTED/QUEUE_FULL");
+
+    /** Channel messages waiting for one client. */
+    public static final Setting<Integer> CHANNEL_QUEUE = Setting.of("channel.queue",
+            ValueTypes.integer(1, 1 << 20), "1024",
+            "channel messages waiting for one Channel stream (all its receivers); beyond, a send fails with"
+                    + " QUEUE_FULL and its sender is told (ChannelFailed)");
+
     /** The peer listener. */
     public static final Setting<Optional<HostPort>> PEER_LISTEN = Setting.of("peer.listen", ValueTypes.hostPortOrOff(),
             "off", "where peer daemons connect (PeerService.Link over mTLS), host:port or \"off\"");
 
     /** The peers to dial. */
-    public static final Setting<List<HostPort>> PEERS = Setting.of("peers", ValueTypes.hostPortsOrOff(), "off",
-            "peer daemons to link to, host:port of their peer.listen, comma-separated; \"off\": none");
+    public static final Setting<List<HostPort>> PEERS = Setting.reloadable("peers", ValueTypes.hostPortsOrOff(), "off",
+            "peer daemons to link to, host:port of their peer.listen, comma-separated; \"off\": none. On SIGHUP, new"
+                    + " peers are dialled and the links of peers no longer listed closed (adding the first peer to a"
+                    + " weftd started without TLS files or peer.plaintext takes a restart)");
 
     /** This daemon's certificate. */
     public static final Setting<Optional<Path>> TLS_CERT = Setting.of("tls.cert", ValueTypes.pathOrOff(), "off",
@@ -368,10 +390,10 @@ public final class Settings {
             BUS_RECONNECT_MAX, BUS_MONITOR_MAX_LENGTH, BUS_FLEET,
             SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES, SPOOL_FSYNC_INTERVAL,
             HTTP, STATS_MAX_NAMESPACES, STATS_MAX_ENTRIES, STATS_MAX_RECORDS, STATS_LIST_MAX, STATS_MAX_VALUES,
-            STATS_MAX_TEXT_BYTES, SKETCH_FIELDS, SKETCH_MAX_KEYS, RECENT, RECENT_KEYS, RECENT_EVENTS,
+            STATS_MAX_TEXT_BYTES, STATS_DISABLED, SKETCH_FIELDS, SKETCH_MAX_KEYS, RECENT, RECENT_KEYS, RECENT_EVENTS,
             RECENT_EVENT_BYTES,
             CALL_MAX_PENDING, CALL_SERVE_MAX_IN_FLIGHT, CALL_MAX_SERVERS, CALL_WARN_AFTER, CALL_DEFAULT_TIMEOUT,
-            CALL_MAX_STACK_BYTES,
+            CALL_MAX_STACK_BYTES, CHANNEL_MAX_RECEIVERS, CHANNEL_QUEUE,
             PEER_LISTEN, PEERS, TLS_CERT, TLS_KEY, TLS_CA, PEER_PLAINTEXT, PEER_HEARTBEAT_INTERVAL, PEER_DEAD_AFTER,
             PEER_MAX_HOPS, PEER_LINK_CAPACITY, PEER_RECONNECT_MAX);
 

@@ -636,6 +636,21 @@ public final class WeftConfig {
         return get(Settings.CALL_MAX_STACK_BYTES);
     }
 
+    /** {@code stats.disabled}: namespaces whose collection is off. */
+    public List<String> statsDisabled() {
+        return get(Settings.STATS_DISABLED);
+    }
+
+    /** {@code channel.max-receivers}: receivers open at once. */
+    public int channelMaxReceivers() {
+        return get(Settings.CHANNEL_MAX_RECEIVERS);
+    }
+
+    /** {@code channel.queue}: messages waiting for one Channel stream. */
+    public int channelQueue() {
+        return get(Settings.CHANNEL_QUEUE);
+    }
+
     /** {@code peer.listen}: the peer listener, or empty. */
     public Optional<HostPort> peerListen() {
         return get(Settings.PEER_LISTEN);

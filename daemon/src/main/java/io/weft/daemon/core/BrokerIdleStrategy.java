@@ -2,40 +2,52 @@ package io.weft.daemon.core;
 
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
 /**
- * How the broker thread idles (DESIGN §3): while work is recent, Agrona's backoff — spin, yield,
- * then park from 1 µs up to 1 ms — so a burst after a short pause is picked up within a
- * millisecond. After {@code sleepAfterNs} without work it sleeps up to {@code maxSleepNs}; a
- * producer that queues a command {@link #wake() wakes} it at once. Without the deep sleep, parking
- * 1 ms at a time costs an idle daemon about a thousand wake-ups a second.
+ * How the broker thread idles (DESIGN §3): while work is recent, a backoff in Agrona's manner —
+ * spin, yield, then park from 1 µs doubling up to 1 ms — and after {@code sleepAfterNs} without
+ * work a deep sleep of up to {@code maxSleepNs}, unless work is pending elsewhere (a flush waiting
+ * for a sink, calls in flight whose deadlines the timer duty watches): then it goes on parking
+ * 1 ms at a time. Every park, short or deep, ends as soon as a producer that queued a command
+ * {@link #wake() wakes} it: a call's invocation or result never waits out a park, and parks can be
+ * long without making anyone late. Without the deep sleep, an idle daemon would wake up about a
+ * thousand times a second.
  *
- * <p>No wake-up is lost: the broker publishes {@code sleeping} before it checks for work, and a
- * producer publishes its command before it checks {@code sleeping} (both volatile), so at least
- * one of them sees the other.
+ * <p>No wake-up is lost: the broker publishes {@code sleeping} before it checks the inbound queue,
+ * and a producer publishes its command before it checks {@code sleeping} (both volatile), so at
+ * least one of them sees the other.
  */
 public final class BrokerIdleStrategy implements IdleStrategy {
 
-    private final BackoffIdleStrategy backoff = new BackoffIdleStrategy(100, 10, 1_000, 1_000_000);
+    private static final int MAX_SPINS = 100;
+    private static final int MAX_YIELDS = 10;
+    private static final long MIN_PARK_NS = 1_000;
+    private static final long MAX_PARK_NS = 1_000_000;
+
     private final long sleepAfterNs;
     private final long maxSleepNs;
     private final BooleanSupplier hasWork;
+    private final BooleanSupplier inboundEmpty;
     private volatile Thread owner;
     private volatile boolean sleeping;
     private long idleSinceNs;
     private boolean idle;
+    private int spins;
+    private int yields;
+    private long parkNs = MIN_PARK_NS;
 
     /**
      * @param sleepAfterNs idle time after which the broker sleeps deeply
      * @param maxSleepNs the longest deep sleep (bounds how late timers and the status are)
-     * @param hasWork whether work is waiting or pending (checked after announcing sleep)
+     * @param hasWork whether work is waiting or pending (no deep sleep while it is)
+     * @param inboundEmpty whether no command waits (checked after announcing a park)
      */
-    public BrokerIdleStrategy(long sleepAfterNs, long maxSleepNs, BooleanSupplier hasWork) {
+    public BrokerIdleStrategy(long sleepAfterNs, long maxSleepNs, BooleanSupplier hasWork, BooleanSupplier inboundEmpty) {
         this.sleepAfterNs = sleepAfterNs;
         this.maxSleepNs = maxSleepNs;
         this.hasWork = hasWork;
+        this.inboundEmpty = inboundEmpty;
     }
 
     @Override
@@ -49,37 +61,45 @@ public final class BrokerIdleStrategy implements IdleStrategy {
 
     @Override
     public void idle() {
+        if (owner == null) {
+            owner = Thread.currentThread();
+        }
         long now = System.nanoTime();
         if (!idle) {
             idle = true;
             idleSinceNs = now;
         }
-        if (now - idleSinceNs - sleepAfterNs < 0) {
-            backoff.idle();
-            return;
+        if (spins < MAX_SPINS) {
+            spins++;
+            Thread.onSpinWait();
+        } else if (yields < MAX_YIELDS) {
+            yields++;
+            Thread.yield();
+        } else if (now - idleSinceNs - sleepAfterNs < 0 || hasWork.getAsBoolean()) {
+            park(parkNs);
+            parkNs = Math.min(parkNs << 1, MAX_PARK_NS);
+        } else {
+            park(maxSleepNs);
         }
-        if (owner == null) {
-            owner = Thread.currentThread();
-        }
+    }
+
+    private void park(long ns) {
         sleeping = true;
-        if (hasWork.getAsBoolean()) {
-            // Work is waiting on something else (a sink confirming a flush): keep backing off
-            // rather than sleep, and rather than spin.
-            sleeping = false;
-            backoff.idle();
-            return;
+        if (inboundEmpty.getAsBoolean()) {
+            LockSupport.parkNanos(this, ns);
         }
-        LockSupport.parkNanos(this, maxSleepNs);
         sleeping = false;
     }
 
     @Override
     public void reset() {
         idle = false;
-        backoff.reset();
+        spins = 0;
+        yields = 0;
+        parkNs = MIN_PARK_NS;
     }
 
-    /** Any thread, after queueing work: wakes the broker if it sleeps deeply. Never blocks. */
+    /** Any thread, after queueing work: ends the broker's park, if it is parked. Never blocks. */
     public void wake() {
         if (sleeping) {
             Thread t = owner;

@@ -64,4 +64,21 @@ public sealed interface CallOp {
 
     /** Lists the calls in flight, oldest first. */
     record ListInFlight(Consumer<List<InFlightCall>> reply) implements CallOp {}
+
+    /** What a Channel stream asks; answered through its port's outbox. */
+    sealed interface ChannelOp extends CallOp {
+        ChannelPort port();
+    }
+
+    /** Opens a receiver; answered by {@code opened} with {@code ref}. */
+    record ChannelOpen(ChannelPort port, long ref) implements ChannelOp {}
+
+    /** Sends a JSON value to the receiver {@code handle} (validated: {@code daemon/name}). */
+    record ChannelSend(ChannelPort port, String handle, Value value, long seq) implements ChannelOp {}
+
+    /** Closes a receiver the port holds, or ends the port's side of a channel it sends on. */
+    record ChannelClose(ChannelPort port, String handle) implements ChannelOp {}
+
+    /** The Channel stream ended. */
+    record ChannelGone(ChannelPort port) implements ChannelOp {}
 }

@@ -48,6 +48,7 @@ public final class CallRouter {
     private final PendingCalls pending;
     private final RouteTable routes = new RouteTable();
     private final PeerRouter peers;
+    private final ChannelRouter channels;
     private final LinkedHashSet<CallServer> servers = new LinkedHashSet<>();
     private long seq;
     private long nextSweepNs;
@@ -79,12 +80,15 @@ public final class CallRouter {
         CallSettings.PeerSettings p = settings.peers();
         this.peers = new PeerRouter(settings.daemonId(), p.epoch(), p.maxHops(), p.heartbeatNs(), p.deadAfterNs(), routes,
                 this::onLinkDown);
+        this.channels = new ChannelRouter(settings.daemonId(), p.epoch(), settings.maxReceivers(), routes, peers);
     }
 
     /** Applies one command of the call family. */
     public void on(CallOp op, long nowNs) {
         this.nowNs = nowNs;
-        if (op instanceof CallOp.Invoke i) {
+        if (op instanceof CallOp.ChannelOp c) {
+            channels.on(c, nowNs);
+        } else if (op instanceof CallOp.Invoke i) {
             invoke(i);
         } else if (op instanceof CallOp.Result r) {
             result(r.server(), r.result());
@@ -132,6 +136,7 @@ public final class CallRouter {
             work++;
         }
         work += peers.tick(nowNs);
+        work += channels.reportOwed();
         if (nowNs - nextSweepNs >= 0) {
             nextSweepNs = nowNs + SWEEP_INTERVAL_NS;
             for (CallServer s : List.copyOf(servers)) {
@@ -140,6 +145,7 @@ public final class CallRouter {
                     work++;
                 }
             }
+            work += channels.sweep();
         }
         return work;
     }
@@ -383,6 +389,7 @@ public final class CallRouter {
             case ENVELOPE_KIND_CALL -> peerCall(link, e);
             case ENVELOPE_KIND_RESULT -> peerResult(link, e);
             case ENVELOPE_KIND_CANCEL -> peerCancel(link, e);
+            case ENVELOPE_KIND_CHANNEL_DATA, ENVELOPE_KIND_CHANNEL_END, ENVELOPE_KIND_CHANNEL_FAIL -> peerChannel(link, e);
             case ENVELOPE_KIND_HEARTBEAT, ENVELOPE_KIND_HELLO -> { }
             default -> peerMalformed++;
         }
@@ -392,8 +399,16 @@ public final class CallRouter {
      * Source verification (Mitogen's "bad auth_id"): a call's origin must be reachable through the
      * link it arrived on — the peer itself, or a daemon the peer advertised.
      */
-    private boolean fromItsOrigin(PeerLink link, String origin) {
-        return origin.equals(link.peerId()) || routes.via(origin, link) != null;
+    private boolean fromItsOrigin(PeerLink link, Envelope e) {
+        if (e.getAuth().equals(link.peerId()) || routes.via(e.getAuth(), link) != null) {
+            return true;
+        }
+        peerSpoofed++;
+        if (peerSpoofed == 1 || Long.bitCount(peerSpoofed) == 1) {
+            LOG.warning("msg=\"peer envelope dropped: its origin is not reachable through the link it arrived on\""
+                    + " link=" + link.peerId() + " auth=" + e.getAuth() + " kind=" + e.getKind() + " dropped=" + peerSpoofed);
+        }
+        return false;
     }
 
     private void peerCall(PeerLink link, Envelope e) {
@@ -401,13 +416,7 @@ public final class CallRouter {
             peerMalformed++;
             return;
         }
-        if (!fromItsOrigin(link, e.getAuth())) {
-            peerSpoofed++;
-            if (peerSpoofed == 1 || Long.bitCount(peerSpoofed) == 1) {
-                LOG.warning("msg=\"peer envelope dropped: its origin is not reachable through the link it arrived on\""
-                        + " link=" + link.peerId() + " auth=" + e.getAuth() + " call_id=" + e.getCallId()
-                        + " dropped=" + peerSpoofed);
-            }
+        if (!fromItsOrigin(link, e)) {
             return;
         }
         callsIn++;
@@ -418,6 +427,17 @@ public final class CallRouter {
         route(new Call(e.getCallId(), target, pc.getFunction(), pc.getArgs(), nowNs + budgetNs, PendingCall.Scope.CALL,
                 null, pc.getCallerClient(), e.getAuth(), link, List.copyOf(pc.getPathList()), (int) e.getTtl(),
                 new PeerReply(link, e.getCallId(), e.getAuth())));
+    }
+
+    private void peerChannel(PeerLink link, Envelope e) {
+        if (!e.hasChannel() || e.getChannel().getHandle().indexOf('/') <= 0) {
+            peerMalformed++;
+            return;
+        }
+        if (!fromItsOrigin(link, e)) {
+            return;
+        }
+        channels.fromPeer(link, e, nowNs);
     }
 
     /** Sends a call's outcome back on the link it arrived on; dropped if that link is gone. */
@@ -741,6 +761,7 @@ public final class CallRouter {
         c.put("peer_calls_hop_limit", peerHopLimit);
         c.put("peer_calls_link_full", peerLinkFull);
         c.put("routes_remote", (long) routes.remoteCount());
+        channels.counters(c);
         return c;
     }
 

@@ -9,9 +9,10 @@ package io.weft.daemon.core;
  * @param maxServers Serve streams registered at once; beyond, registration fails with QUEUE_FULL
  * @param warnAfterNs a call still in flight after this long is logged once and counted
  * @param peers the bounds and timers of peer links
+ * @param maxReceivers channel receivers open on this daemon at once; beyond, opening fails with QUEUE_FULL
  */
 public record CallSettings(String daemonId, int maxPending, int serveMaxInFlight, int maxServers, long warnAfterNs,
-        PeerSettings peers) {
+        PeerSettings peers, int maxReceivers) {
 
     /**
      * The broker's side of peer links.
@@ -29,6 +30,6 @@ public record CallSettings(String daemonId, int maxPending, int serveMaxInFlight
     /** Settings for a broker that only collates (tests of other duties). */
     public static CallSettings defaults(String daemonId) {
         return new CallSettings(daemonId, 65_536, 1024, 4096, 1_000_000_000L,
-                new PeerSettings(1, 8, 500_000_000L, 2_000_000_000L));
+                new PeerSettings(1, 8, 500_000_000L, 2_000_000_000L), 10_000);
     }
 }

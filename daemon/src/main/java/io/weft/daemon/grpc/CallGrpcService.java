@@ -15,6 +15,8 @@ import io.weft.api.v1.CallError;
 import io.weft.api.v1.CallRequest;
 import io.weft.api.v1.CallResponse;
 import io.weft.api.v1.CallServiceGrpc;
+import io.weft.api.v1.ChannelRequest;
+import io.weft.api.v1.ChannelResponse;
 import io.weft.api.v1.ErrorReason;
 import io.weft.api.v1.ServeRequest;
 import io.weft.api.v1.ServeResponse;
@@ -47,8 +49,10 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
      * @param defaultTimeoutNs the budget of a call without a gRPC deadline
      * @param serveMaxInFlight calls one Serve stream may have in flight
      * @param maxStackBytes a handler's stack is cut to this
+     * @param channelQueue channel messages waiting for one Channel stream at most
      */
-    public record Limits(String daemonId, long defaultTimeoutNs, int serveMaxInFlight, int maxStackBytes) {}
+    public record Limits(String daemonId, long defaultTimeoutNs, int serveMaxInFlight, int maxStackBytes,
+            int channelQueue) {}
 
     private final Inbound inbound;
     private final Sessions sessions;
@@ -86,6 +90,18 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         }
         return new ServeStream(out, inbound, errors, replies, validator, limits.serveMaxInFlight(),
                 limits.maxStackBytes());
+    }
+
+    @Override
+    public StreamObserver<ChannelRequest> channel(StreamObserver<ChannelResponse> responseObserver) {
+        ServerCallStreamObserver<ChannelResponse> out = (ServerCallStreamObserver<ChannelResponse>) responseObserver;
+        if (sessions.isDraining()) {
+            out.onError(shuttingDown());
+            return new NoRequests<>();
+        }
+        String clientId = CallerIdentity.current();
+        return new ChannelStream(out, inbound, errors, replies, validator,
+                clientId.isEmpty() ? "channel-" + ids.incrementAndGet() : clientId, limits.channelQueue());
     }
 
     @Override

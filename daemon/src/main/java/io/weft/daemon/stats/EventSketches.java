@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.datasketches.frequencies.ErrorType;
 import org.apache.datasketches.frequencies.ItemsSketch;
 import org.apache.datasketches.hll.HllSketch;
@@ -48,7 +49,7 @@ public final class EventSketches {
     private final int maxKeys;
     private final HashMap<String, KeyStats> keys = new HashMap<>();
     private final ItemsSketch<String> heavyHitters = new ItemsSketch<>(HEAVY_HITTERS_MAP);
-    private final FieldStats[] fields;
+    private FieldStats[] fields;
     private long events;
     private long untrackedKeyEvents;
 
@@ -59,6 +60,23 @@ public final class EventSketches {
     public EventSketches(List<String> fields, int maxKeys) {
         this.maxKeys = maxKeys;
         this.fields = fields.stream().map(FieldStats::new).toArray(FieldStats[]::new);
+    }
+
+    /**
+     * Sketches exactly {@code names} from now on (SIGHUP): fields still listed keep their sketches,
+     * new ones start empty, the others are dropped.
+     */
+    public void setFields(List<String> names) {
+        Map<String, FieldStats> old = new HashMap<>();
+        for (FieldStats f : fields) {
+            old.put(f.name, f);
+        }
+        fields = names.stream().map(n -> old.getOrDefault(n, new FieldStats(n))).toArray(FieldStats[]::new);
+    }
+
+    /** The fields sketched now. */
+    public List<String> fieldNames() {
+        return java.util.Arrays.stream(fields).map(f -> f.name).toList();
     }
 
     private static final class KeyStats {

@@ -13,7 +13,7 @@ class BrokerIdleStrategyTest {
 
     @Test
     void shouldReturnFromDeepSleepWhenWoken() throws Exception {
-        BrokerIdleStrategy idle = new BrokerIdleStrategy(0, THIRTY_SECONDS_NS, () -> false);
+        BrokerIdleStrategy idle = new BrokerIdleStrategy(0, THIRTY_SECONDS_NS, () -> false, () -> true);
         AtomicLong rounds = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
         Thread broker = new Thread(() -> {
@@ -37,7 +37,7 @@ class BrokerIdleStrategyTest {
 
     @Test
     void shouldBackOffWithoutSleepingOrSpinningWhenWorkIsPending() {
-        BrokerIdleStrategy idle = new BrokerIdleStrategy(0, THIRTY_SECONDS_NS, () -> true);
+        BrokerIdleStrategy idle = new BrokerIdleStrategy(0, THIRTY_SECONDS_NS, () -> true, () -> true);
         long start = System.nanoTime();
         for (int i = 0; i < 200; i++) {
             idle.idle(0);

@@ -18,7 +18,7 @@ class CallRouterTest {
 
     private static final long MS = 1_000_000L;
     private final CallRouter router = new CallRouter(new CallSettings("d1", 3, 2, 8, 1000 * MS,
-            new CallSettings.PeerSettings(1, 8, 500 * MS, 2000 * MS)));
+            new CallSettings.PeerSettings(1, 8, 500 * MS, 2000 * MS), 3));
     private final List<CallError> refusals = new ArrayList<>();
     private long now = 1_000 * MS;
 

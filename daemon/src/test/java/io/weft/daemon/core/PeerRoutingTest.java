@@ -19,7 +19,7 @@ class PeerRoutingTest {
 
     private static final long MS = 1_000_000L;
     private final CallRouter router = new CallRouter(new CallSettings("A", 100, 10, 10, 1000 * MS,
-            new CallSettings.PeerSettings(7, 3, 500 * MS, 2000 * MS)));
+            new CallSettings.PeerSettings(7, 3, 500 * MS, 2000 * MS), 100));
     private long now = 1_000 * MS;
     private final List<String> closed = new ArrayList<>();
 

@@ -64,6 +64,21 @@ class EventSketchesTest {
     }
 
     @Test
+    void shouldKeepListedFieldsAndStartNewOnesEmptyWhenTheFieldsChange() {
+        EventSketches s = new EventSketches(List.of("client_ip", "url"), 16);
+        s.onEvent(event("a", "1", "10.0.0.1"));
+        s.setFields(List.of("user", "client_ip"));
+        s.onEvent(event("a", "2", "10.0.0.2"));
+        assertEquals(List.of("user", "client_ip"), s.fieldNames());
+        SketchResponse r = s.report(TopicMatcher.compile(List.of()), 5);
+        assertEquals(2, r.getFieldsCount());
+        assertEquals("user", r.getFields(0).getField());
+        assertEquals(0, r.getFields(0).getCount());
+        assertEquals("client_ip", r.getFields(1).getField());
+        assertEquals(2, r.getFields(1).getCount(), "client_ip kept what it had counted");
+    }
+
+    @Test
     void shouldOnlyCountKeysBeyondTheBoundWhenThereAreTooMany() {
         EventSketches s = new EventSketches(List.of(), 2);
         s.onEvent(event("a", "1", null));
