@@ -389,9 +389,8 @@ func (s *Server) Err() error {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.baseCancel(&Error{Reason: ErrCancelled, Code: codes.Canceled, Message: "the server was closed"})
-		s.sendMu.Lock()
-		_ = s.stream.CloseSend()
-		s.sendMu.Unlock()
+		// Cancelling the stream (not CloseSend, which would wait for a handler blocked in Send)
+		// ends it on both sides; weftd then unregisters the endpoint.
 		s.streamCancel()
 		<-s.done
 		s.client.removeServer(s)
