@@ -245,6 +245,42 @@ func TestStats(t *testing.T) {
 		}
 	})
 
+	t.Run("a daemon killed and restarted: recording goes on and a switch it forgot is on again", func(t *testing.T) {
+		own := startOwn(t)
+		c := connect(t, own.Address(), fastReconnect())
+		ns := must[*weft.Namespace](t)(c.Stats().Namespace("ns"))
+		ns.Add("n", 1)
+		flushStats(t, c)
+		_, err := c.Stats().SetEnabled(context.Background(), "ns", false)
+		ok(t, err)
+		poll(t, wait, "the namespace to be switched off", func() bool { return !ns.Enabled() })
+
+		own.Kill()
+		ns.Add("n", 100) // switched off: not recorded
+		other := must[*weft.Namespace](t)(c.Stats().Namespace("other"))
+		other.Add("m", 1) // recorded while no daemon listens
+		short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err = c.Stats().Flush(short)
+		cancel()
+		// Sent on the dying stream before the client saw it break, the op is lost and the flush
+		// fails at once (FLUSH_INCOMPLETE); else it waits for the next daemon (DEADLINE_EXCEEDED).
+		if !errors.Is(err, weft.ErrDeadlineExceeded) && !errors.Is(err, weft.ErrFlushIncomplete) {
+			t.Fatalf("Flush without a daemon: %v, want DEADLINE_EXCEEDED or FLUSH_INCOMPLETE", err)
+		}
+		ok(t, own.Launch())
+		poll(t, wait, "the namespace to be on again (the new daemon never switched it off)", ns.Enabled)
+		ns.Add("n", 5)
+		flushStats(t, c)
+		if s := snapshot(t, c, "ns"); s["n"] != 5.0 {
+			t.Fatalf("the new daemon: n = %v, want 5", s["n"])
+		}
+		// Every op is accounted for: delivered to the new daemon, or counted as dropped.
+		delivered := snapshot(t, c, "other")["m"] == 1.0
+		if delivered == (c.Stats().Dropped() == 1) {
+			t.Fatalf("the op recorded while no daemon listened: delivered %v, dropped %d", delivered, c.Stats().Dropped())
+		}
+	})
+
 	t.Run("the queue bound drops the newest and counts them", func(t *testing.T) {
 		c := connect(t, "unix:///nonexistent/weftd.sock", weft.WithStatsQueueCapacity(10))
 		ns := must[*weft.Namespace](t)(c.Stats().Namespace("ns"))
