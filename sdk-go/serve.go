@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	weftv1 "github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1"
@@ -117,6 +118,7 @@ type Server struct {
 
 	done      chan struct{}
 	err       error
+	closing   atomic.Bool
 	closeOnce sync.Once
 }
 
@@ -350,6 +352,9 @@ func errorChain(err error) string {
 }
 
 func (s *Server) answer(r *weftv1.CallResult) {
+	if s.closing.Load() {
+		return
+	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	// A failed send means the stream ended: receive reports that.
@@ -384,14 +389,17 @@ func (s *Server) Err() error {
 }
 
 // Close unregisters the endpoint: weftd fails its pending calls with ErrTargetGone, and the
-// contexts of the handlers still running are cancelled (cause ErrCancelled). It does not wait
-// for them. Idempotent.
+// contexts of the handlers still running are cancelled (cause ErrCancelled); what they return
+// is dropped. It does not wait for them. Idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.baseCancel(&Error{Reason: ErrCancelled, Code: codes.Canceled, Message: "the server was closed"})
+		// No answer leaves after this, so that a handler ending because of the cancel below
+		// cannot answer before weftd learns the endpoint is gone (its callers get TARGET_GONE).
+		s.closing.Store(true)
 		// Cancelling the stream (not CloseSend, which would wait for a handler blocked in Send)
 		// ends it on both sides; weftd then unregisters the endpoint.
 		s.streamCancel()
+		s.baseCancel(&Error{Reason: ErrCancelled, Code: codes.Canceled, Message: "the server was closed"})
 		<-s.done
 		s.client.removeServer(s)
 	})
