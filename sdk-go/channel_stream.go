@@ -49,6 +49,10 @@ type chanStream struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	sendMu sync.Mutex // rpc.Send is not safe for concurrent use
+	// sendingSince is when the Send in progress began (UnixNano), 0 when none is: the watchdog
+	// drops a stream that takes nothing for the client's call timeout.
+	sendingSince atomic.Int64
+	stalled      atomic.Bool
 
 	// Guarded by channels.mu.
 	broken    bool
@@ -99,25 +103,46 @@ func (ch *channels) current() (*chanStream, error) {
 	s := &chanStream{rpc: rpc, ctx: ctx, cancel: cancel, opening: map[uint64]chan openResult{},
 		receivers: map[string]*Receiver{}}
 	ch.stream = s
-	ch.streams.Add(1)
+	ch.streams.Add(2)
 	go ch.receive(s)
+	go ch.watch(s)
 	return s, nil
 }
 
+// watch drops s when a Send on it has waited for the client's call timeout (weftd takes
+// nothing): its receivers end, and the Send returns ErrUnavailable.
+func (ch *channels) watch(s *chanStream) {
+	defer ch.streams.Done()
+	tick := time.NewTicker(ch.timeout / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-tick.C:
+			if since := s.sendingSince.Load(); since != 0 && now.UnixNano()-since >= int64(ch.timeout) {
+				s.stalled.Store(true)
+				s.cancel()
+				return
+			}
+		}
+	}
+}
+
 // send writes req on s. A stream weftd takes nothing from for the client's call timeout is
-// dropped (its receivers end). retry is true when s had ended before req could be written:
+// dropped by watch (its receivers end). retry is true when s had ended before req could be written:
 // nothing was sent, and a fresh stream may take it.
 func (ch *channels) send(s *chanStream, req *weftv1.ChannelRequest) (retry bool, err error) {
 	s.sendMu.Lock()
-	stall := time.AfterFunc(ch.timeout, s.cancel)
+	s.sendingSince.Store(time.Now().UnixNano())
 	err = s.rpc.Send(req)
-	stalled := !stall.Stop()
+	s.sendingSince.Store(0)
 	s.sendMu.Unlock()
 	if err == nil {
 		return false, nil
 	}
 	ch.detach(s)
-	if stalled {
+	if s.stalled.Load() {
 		return false, &Error{Reason: ErrUnavailable, Code: codes.Unavailable, cause: []error{err},
 			Message: fmt.Sprintf("weftd took no channel request for %v; the channel stream was dropped", ch.timeout)}
 	}

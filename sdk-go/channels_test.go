@@ -321,16 +321,13 @@ func TestChannelsWhenAReceiverDoesNotKeepUp(t *testing.T) {
 		t.Fatalf("third OpenReceiver: %v, want QUEUE_FULL (WEFT_CHANNEL_MAX_RECEIVERS=2)", err)
 	}
 
-	const n = 20_000
+	const n = 5_000
 	s := fast.Sender(r.Handle())
 	payload := strings.Repeat("x", 200)
-	start := time.Now()
 	for range n {
 		ok(t, s.Send(payload))
 	}
-	t.Logf("sent in %v", time.Since(start))
 	poll(t, wait, "weftd to see every send", func() bool { return counter(t, d.Address(), "channel_messages_in") == n })
-	t.Logf("seen by weftd after %v", time.Since(start))
 	poll(t, wait, "an undelivered report", func() bool { return s.Undelivered() > 0 })
 
 	var received uint64
@@ -388,5 +385,32 @@ func TestChannelsWhenTheDaemonGoes(t *testing.T) {
 	ok(t, s2.Close())
 	if got := values(t, r2); !reflect.DeepEqual(got, []any{"again"}) {
 		t.Fatalf("received %v", got)
+	}
+}
+
+// TestChannelsWhenTheDaemonIsFrozen: a Send that weftd takes nothing from (SIGSTOP) for
+// WithCallTimeout drops the stream: the Send fails with UNAVAILABLE, and the client's receivers
+// end with TARGET_GONE.
+func TestChannelsWhenTheDaemonIsFrozen(t *testing.T) {
+	d := startOwn(t)
+	c := connect(t, d.Address(), weft.WithCallTimeout(time.Second))
+	r := openReceiver(t, c)
+	s := c.Sender("nowhere/x") // any handle: the frozen weftd reads nothing
+	ok(t, d.Pause())
+	t.Cleanup(func() { _ = d.Resume() })
+	payload := strings.Repeat("x", 64<<10)
+	var err error
+	for i := 0; err == nil; i++ {
+		if i == 10_000 {
+			t.Fatal("10,000 sends of 64 KiB to a frozen daemon did not block")
+		}
+		err = s.Send(payload)
+	}
+	var e *weft.Error
+	if !errors.As(err, &e) || e.Reason != weft.ErrUnavailable || !strings.Contains(e.Message, "took no channel request") {
+		t.Fatalf("Send to a frozen daemon: %v, want UNAVAILABLE after WithCallTimeout", err)
+	}
+	if _, err := r.Receive(within(t, wait)); !errors.Is(err, weft.ErrTargetGone) {
+		t.Fatalf("Receive after the stream was dropped: %v, want TARGET_GONE", err)
 	}
 }
