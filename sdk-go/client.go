@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	weftv1 "github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1"
 	"google.golang.org/grpc"
@@ -116,12 +117,17 @@ func grpcTarget(address string) string {
 // attempts (which fail fast while gRPC waits to reconnect) find the connection back within
 // about the same delay. (ClientConn.ResetConnectBackoff would reconnect at once, but in
 // grpc-go 1.85 it reads the connection set without its lock: a data race.)
+// minConnectTimeout is the shortest time a connection attempt is given.
+const minConnectTimeout = 5 * time.Second
+
 func dialOptions(cfg *config) []grpc.DialOption {
 	bo := backoff.DefaultConfig
 	bo.BaseDelay, bo.MaxDelay = cfg.initialBackoff, cfg.maxBackoff
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: cfg.maxBackoff}),
+		// A handshake gets at least minConnectTimeout, however short the backoff: a daemon busy starting
+		// (JIT, a loaded host) can take longer than a 200 ms backoff to answer.
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: max(cfg.maxBackoff, minConnectTimeout)}),
 	}
 	return append(opts, cfg.dialOptions...)
 }
