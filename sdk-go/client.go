@@ -163,8 +163,9 @@ func (c *Client) ClientID() string { return c.clientID }
 
 // Close closes the servers and the channel stream (weftd closes its receivers, failing their
 // senders, and ends the channels its senders did not close: abrupt), stops the background
-// publisher and statistics, and closes the connection (unless it came from WithConn). With WithWaitOnClose it first flushes events and
-// statistics for at most that long each; otherwise what was not delivered yet is abandoned.
+// publisher and statistics, and closes the connection (unless it came from WithConn). With
+// WithWaitOnClose it first flushes events and statistics for at most that long each;
+// otherwise what was not delivered yet is abandoned.
 // Publishing and recording afterwards only count drops. Idempotent; the error is the
 // connection's.
 func (c *Client) Close() error {
