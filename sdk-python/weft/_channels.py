@@ -22,23 +22,27 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 from typing import Any, Deque, Dict, Iterator, NamedTuple, Optional, Set
 
 import grpc
 
-from ._calls import _to_value
 from ._errors import WeftError, invalid
 from ._gen.weft.v1 import call_service_pb2
-from ._values import from_value
+from ._values import freeze, from_value
+from ._wire import encode_channel_send, encode_value
 
 LOG = logging.getLogger("weft")
 
 #: Messages the receivers of one client hold at most before the stream stops reading.
 MAX_BUFFERED = 1024
-#: Requests (sends, opens, closes) queued for the stream at most.
+#: Requests (sends, opens, closes) queued for the stream at most (plus one per thread that
+#: found room at the same moment).
 OUTBOX_SIZE = 1024
+# How often a thread waiting for room in a full outbox looks again, besides being notified.
+_ROOM_RECHECK_S = 0.05
 # How long closing a client waits for weftd to take what was queued before the stream ends.
 _CLOSE_WAIT_S = 2.0
 
@@ -93,8 +97,52 @@ def _error(e: call_service_pb2.CallError) -> WeftError:
     return WeftError(e.reason or e.code, e.message, code, dict(e.metadata))
 
 
+def _close(handle: str) -> bytes:
+    return call_service_pb2.ChannelRequest(close=call_service_pb2.CloseChannel(handle=handle)).SerializeToString()
+
+
 def _cancelled(description: str) -> WeftError:
     return WeftError("CANCELLED", description, grpc.StatusCode.CANCELLED)
+
+
+class _Outbox:
+    """The bounded FIFO of encoded requests between the application's threads and gRPC's
+    writer thread. A C ``SimpleQueue`` with a size check rather than ``queue.Queue``: a put costs
+    no Python-level lock unless the outbox is full."""
+
+    def __init__(self, size: int) -> None:
+        self._items: "queue.SimpleQueue[Optional[bytes]]" = queue.SimpleQueue()
+        self._size = size
+        self._room = threading.Condition()
+        self._waiting = 0  # guarded by _room
+
+    def put(self, item: bytes, timeout: float) -> bool:
+        """Queues ``item``; False when the outbox stayed full for ``timeout`` seconds."""
+        if self._items.qsize() >= self._size:
+            deadline = time.monotonic() + timeout
+            with self._room:
+                self._waiting += 1
+                try:
+                    while self._items.qsize() >= self._size:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            return False
+                        self._room.wait(min(left, _ROOM_RECHECK_S))
+                finally:
+                    self._waiting -= 1
+        self._items.put(item)
+        return True
+
+    def end(self) -> None:
+        """Queues the end marker (always fits): the request iterator stops there."""
+        self._items.put(None)
+
+    def get(self) -> Optional[bytes]:
+        item = self._items.get()
+        if self._waiting:
+            with self._room:
+                self._room.notify()
+        return item
 
 
 class Receiver:
@@ -172,7 +220,7 @@ class Receiver:
             if stream.done:
                 return  # weftd closed the receiver with its stream
         try:
-            stream.owner.put(stream, call_service_pb2.ChannelRequest(close=call_service_pb2.CloseChannel(handle=self._handle)))
+            stream.owner.put(stream, _close(self._handle))
         except WeftError:
             pass  # no room within the timeout: weftd closes the receiver with its stream
 
@@ -261,7 +309,7 @@ class Sender:
             raise failure
         if self._closed:
             raise _cancelled(f"the sender to {self._handle} is closed")
-        self._sent_on = self._owner.send(self._handle, _to_value(value))
+        self._sent_on = self._owner.send(self._handle, encode_value(freeze(value)))
 
     def close(self) -> None:
         """Ends this side of the channel: the receiver gets end-of-channel. Idempotent.
@@ -280,7 +328,7 @@ class Sender:
         if sent_on is not None and sent_on.done:
             return  # weftd ended the channel (abrupt) when that stream went away
         try:
-            self._owner.write(call_service_pb2.ChannelRequest(close=call_service_pb2.CloseChannel(handle=self._handle)))
+            self._owner.write(_close(self._handle))
         except WeftError:
             pass  # the client closed, or no room within the timeout: weftd ends it with the stream
 
@@ -307,7 +355,7 @@ class _Stream:
     def __init__(self, owner: "Channels") -> None:
         self.owner = owner
         self.cond = threading.Condition()
-        self.outbox: "queue.Queue[Optional[call_service_pb2.ChannelRequest]]" = queue.Queue(OUTBOX_SIZE)
+        self.outbox = _Outbox(OUTBOX_SIZE)
         self.receivers: Dict[str, Receiver] = {}  # guarded by cond
         self.opening: Dict[int, "Future[str]"] = {}  # guarded by cond
         self.buffered = 0  # guarded by cond: messages the receivers hold
@@ -317,7 +365,7 @@ class _Stream:
         self.reader = threading.Thread(target=self._read, name="weft-channel", daemon=True)
         self.reader.start()
 
-    def _requests(self) -> Iterator[call_service_pb2.ChannelRequest]:
+    def _requests(self) -> Iterator[bytes]:
         # gRPC's thread takes the next request only once the previous one was written.
         while True:
             req = self.outbox.get()
@@ -397,15 +445,7 @@ class _Stream:
                 receiver._break(why)
             self.receivers.clear()
             self.cond.notify_all()
-        while True:  # make room for the end marker; requests still queued are lost with the stream
-            try:
-                self.outbox.put_nowait(None)
-                return
-            except queue.Full:
-                try:
-                    self.outbox.get_nowait()
-                except queue.Empty:
-                    pass
+        self.outbox.end()  # requests still queued are lost with the stream
 
 
 class Channels:
@@ -414,7 +454,7 @@ class Channels:
     def __init__(self, channel: grpc.Channel, client_id: str, timeout: float) -> None:
         self._method = channel.stream_stream(
             _METHOD,
-            request_serializer=call_service_pb2.ChannelRequest.SerializeToString,
+            request_serializer=None,  # requests are encoded before they are queued
             response_deserializer=call_service_pb2.ChannelResponse.FromString,
         )
         self._metadata = (("weft-client-id", client_id),)
@@ -435,7 +475,7 @@ class Channels:
                 raise WeftError("TARGET_GONE", "the channel stream to weftd broke", grpc.StatusCode.UNAVAILABLE)
             stream.opening[ref] = future
         try:
-            self.put(stream, call_service_pb2.ChannelRequest(open=call_service_pb2.OpenReceiver(ref=ref)))
+            self.put(stream, call_service_pb2.ChannelRequest(open=call_service_pb2.OpenReceiver(ref=ref)).SerializeToString())
             handle = future.result(self._timeout)
         except FutureTimeout:
             raise WeftError(
@@ -467,12 +507,10 @@ class Channels:
                 if not same:
                     del self._senders[sender.handle]
 
-    def send(self, handle: str, value: Any) -> _Stream:
-        """Queues a send; returns the stream it went on."""
+    def send(self, handle: str, value: bytes) -> _Stream:
+        """Queues a send of an encoded ``Value``; returns the stream it went on."""
         stream = self._current()
-        self.put(stream, call_service_pb2.ChannelRequest(
-            send=call_service_pb2.ChannelSend(handle=handle, value=value, seq=next(self._seqs))
-        ))
+        self.put(stream, encode_channel_send(handle, value, next(self._seqs)))
         return stream
 
     def receives(self, handle: str) -> bool:
@@ -484,7 +522,7 @@ class Channels:
         with stream.cond:
             return handle in stream.receivers
 
-    def write(self, request: call_service_pb2.ChannelRequest) -> None:
+    def write(self, request: bytes) -> None:
         """Queues a request on the stream (opening one if needed), waiting at most the timeout
         for room."""
         self.put(self._current(), request)
@@ -502,10 +540,7 @@ class Channels:
         with stream.cond:
             stream.closing = True
             stream.cond.notify_all()
-        try:
-            stream.outbox.put(None, timeout=_CLOSE_WAIT_S)  # half-closes after the queued requests
-        except queue.Full:
-            pass
+        stream.outbox.end()  # gRPC half-closes after the requests queued before it
         stream.reader.join(_CLOSE_WAIT_S)  # weftd ends its side once it read the half-close
         stream.call.cancel()
         stream.end(_cancelled("the client closed"))
@@ -519,11 +554,9 @@ class Channels:
                 stream = self._stream = _Stream(self)
             return stream
 
-    def put(self, stream: _Stream, request: call_service_pb2.ChannelRequest) -> None:
-        """Queues a request on ``stream``, waiting at most the timeout for room."""
-        try:
-            stream.outbox.put(request, timeout=self._timeout)
-        except queue.Full:
+    def put(self, stream: _Stream, request: bytes) -> None:
+        """Queues an encoded request on ``stream``, waiting at most the timeout for room."""
+        if not stream.outbox.put(request, self._timeout):
             raise WeftError(
                 "QUEUE_FULL", f"weftd took no channel request for {self._timeout} s; nothing was sent",
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
