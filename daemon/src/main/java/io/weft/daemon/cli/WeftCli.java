@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
         versionProvider = WeftCli.Version.class,
         scope = ScopeType.INHERIT,
         subcommands = {HealthCommand.class, LsCommand.class, GetCommand.class, MonCommand.class, CallCommand.class,
-            CallsCommand.class, RoutesCommand.class, PeersCommand.class},
+            CallsCommand.class, RoutesCommand.class, PeersCommand.class, StatsCommand.class},
         description = "Talk to a running weftd: check its health, list and show collated context objects, call"
                 + " functions clients serve, list calls in flight, routes and peer links.",
         footer = {"", "Exit codes: 0 ok; 1 error from or reaching the daemon; 2 usage error."})

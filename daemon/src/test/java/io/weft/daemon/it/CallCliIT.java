@@ -11,32 +11,12 @@ import io.weft.api.v1.CallResponse;
 import io.weft.api.v1.CallServiceGrpc;
 import io.weft.api.v1.Invocation;
 import io.weft.daemon.testing.WeftdProcess;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** {@code weft call}, {@code weft calls}, {@code weft routes}, {@code weft peers} against a real weftd. */
 class CallCliIT {
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run weft(WeftdProcess d, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(WeftdProcess.launcherDir().resolve("weft").toString());
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().keySet().removeIf(k -> k.startsWith("WEFT_"));
-        pb.environment().put("WEFT_ADDR", d.target());
-        Process p = pb.start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        return new Run(p.exitValue(), out, err);
-    }
 
     @Test
     void shouldCallListCallsRoutesAndPeersFromTheCommandLine() throws Exception {
@@ -45,19 +25,19 @@ class CallCliIT {
                      ? RawServer.value(inv, inv.getArgs())
                      : inv.getFunction().equals("boom") ? RawServer.failure(inv, "ValueError", "bad item", "line 1\nline 2")
                      : null, endpoint("echo", "echo", "boom", "wait")).awaitRegistered()) {
-            Run ok = weft(d, "call", "echo", "echo", "{\"item\": \"apple\", \"n\": 2}");
+            Cli.Run ok = Cli.weft(d, "call", "echo", "echo", "{\"item\": \"apple\", \"n\": 2}");
             assertEquals(0, ok.code(), ok.err());
             assertEquals("{\"item\":\"apple\",\"n\":2.0}", ok.out().strip());
 
-            Run boom = weft(d, "call", "echo@cli-host", "boom");
+            Cli.Run boom = Cli.weft(d, "call", "echo@cli-host", "boom");
             assertEquals(1, boom.code());
             assertTrue(boom.err().contains("reason CALL_FAILED") && boom.err().contains("ValueError: bad item")
                     && boom.err().contains("line 2"), boom.err());
 
-            Run bad = weft(d, "call", "echo", "echo", "{not json");
+            Cli.Run bad = Cli.weft(d, "call", "echo", "echo", "{not json");
             assertEquals(2, bad.code(), bad.err());
 
-            Run none = weft(d, "call", "nobody", "f");
+            Cli.Run none = Cli.weft(d, "call", "nobody", "f");
             assertEquals(1, none.code());
             assertTrue(none.err().contains("reason NO_ROUTE"), none.err());
 
@@ -77,18 +57,18 @@ class CallCliIT {
             do {
                 waiting = echo.nextInvocation(Duration.ofSeconds(10));
             } while (!waiting.getFunction().equals("wait"));
-            Run calls = weft(d, "calls");
+            Cli.Run calls = Cli.weft(d, "calls");
             assertEquals(0, calls.code(), calls.err());
             assertTrue(calls.out().startsWith("CALL_ID\tCALLER"), calls.out());
             assertTrue(calls.out().contains(waiting.getCallId() + "\t-@cli-host\techo\twait\trunning\t"), calls.out());
             echo.send(RawServer.value(waiting, Value.newBuilder().setStringValue("done").build()));
 
-            Run routes = weft(d, "routes");
+            Cli.Run routes = Cli.weft(d, "routes");
             assertEquals(0, routes.code(), routes.err());
             assertTrue(routes.out().contains("echo@cli-host\t-\t0\t"), routes.out());
             assertTrue(routes.out().contains("cli-host\t-\t0\t"), routes.out());
 
-            Run peers = weft(d, "peers");
+            Cli.Run peers = Cli.weft(d, "peers");
             assertEquals(0, peers.code(), peers.err());
             assertEquals("DAEMON\tDIRECTION\tADDRESS\tEPOCH\tQUEUED\tCAPACITY\tSILENT_MS\tSENT\tRECEIVED\tCALLS", peers.out().strip());
         }

@@ -331,4 +331,33 @@ class StatsApiIT {
             }
         };
     }
+
+    @Test
+    void shouldPrintTheStatisticsAndSwitchNamespacesFromTheCommandLine() throws Exception {
+        try (WeftdProcess weftd = WeftdProcess.builder().start(); Recorder r = new Recorder(weftd)) {
+            r.send(add("Shop", key("Orders"), 3), derive("Shop", "", "Broken", "Orders / (Orders - 3)"));
+            Cli.Run shop = Cli.weft(weftd, "stats", "Shop");
+            assertEquals(0, shop.code(), shop.err());
+            Struct.Builder parsed = Struct.newBuilder();
+            com.google.protobuf.util.JsonFormat.parser().merge(shop.out(), parsed);
+            Struct printed = parsed.build();
+            assertEquals(List.of("Shop"), List.copyOf(printed.getFieldsMap().keySet()));
+            Struct ns = printed.getFieldsOrThrow("Shop").getStructValue();
+            assertEquals(3.0, ns.getFieldsOrThrow("Orders").getNumberValue());
+            assertTrue(ns.getFieldsOrThrow("Enabled").getBoolValue());
+            assertTrue(shop.err().contains("derived error: Shop/Broken: "), shop.err());
+
+            Cli.Run off = Cli.weft(weftd, "stats", "--disable", "Shop");
+            assertEquals(0, off.code(), off.err());
+            assertEquals("Shop: disabled (was enabled)", off.out().strip());
+            Cli.Run pretty = Cli.weft(weftd, "stats", "-p", "Shop");
+            assertTrue(pretty.out().contains("\"Enabled\": false"), pretty.out());
+
+            Cli.Run both = Cli.weft(weftd, "stats", "--enable", "Shop", "--disable", "Shop");
+            assertEquals(2, both.code(), both.err());
+            Cli.Run bad = Cli.weft(weftd, "stats", "--disable", "");
+            assertEquals(1, bad.code());
+            assertTrue(bad.err().contains("INVALID_ARGUMENT"), bad.err());
+        }
+    }
 }
