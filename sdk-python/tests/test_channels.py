@@ -5,6 +5,7 @@ receiver that does not keep up."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -292,3 +293,21 @@ def test_a_receiver_that_does_not_read_holds_at_most_max_buffered_and_weftd_repo
         wait_until(drained, WAIT, "every send delivered or reported undelivered")
         assert received >= weft._channels.MAX_BUFFERED
     r.close()
+
+
+def test_a_receiver_weftd_opens_after_open_receiver_gave_up_is_closed_again(fresh_weftd):
+    d = fresh_weftd(WEFT_CHANNEL_MAX_RECEIVERS="1").start()
+    with weft.Client(d.address, call_timeout=0.5) as c:
+        c.sender(f"{d.daemon_id}/x").send("the stream is up")
+        os.kill(d.proc.pid, signal.SIGSTOP)  # weftd cannot answer the open in time
+        try:
+            with pytest.raises(weft.WeftError) as e:
+                c.open_receiver()
+            assert e.value.reason == "DEADLINE_EXCEEDED"
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        # weftd opens it late; the SDK closes it, so the daemon's only slot comes free again.
+        wait_until(lambda: counter(d.address, "channel_receivers_opened") == 1, WAIT, "weftd to open the late receiver")
+        wait_until(lambda: counter(d.address, "channel_receivers") == 0, WAIT, "the late receiver to be closed")
+        with c.open_receiver() as r:
+            assert r.handle.startswith(d.daemon_id + "/")

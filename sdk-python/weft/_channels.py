@@ -424,12 +424,15 @@ class _Stream:
         elif which == "opened":
             with self.cond:
                 future = self.opening.get(r.opened.ref)
-                if future is not None and not future.done():
-                    if r.opened.HasField("error"):
-                        future.set_exception(_error(r.opened.error))
-                    else:
-                        self.receivers[r.opened.handle] = Receiver(r.opened.handle, self)
-                        future.set_result(r.opened.handle)
+                wanted = future is not None and not future.done()
+                if wanted and r.opened.HasField("error"):
+                    future.set_exception(_error(r.opened.error))  # type: ignore[union-attr]
+                elif wanted:
+                    self.receivers[r.opened.handle] = Receiver(r.opened.handle, self)
+                    future.set_result(r.opened.handle)  # type: ignore[union-attr]
+            if not wanted and not r.opened.HasField("error"):
+                # Its open_receiver gave up waiting: close it rather than hold it on weftd.
+                self.outbox.put(_close(r.opened.handle), 0.0)
 
     def end(self, why: WeftError) -> None:
         """Marks the stream over: opens fail, receivers end with ``why``, the request iterator
