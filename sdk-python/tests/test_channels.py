@@ -79,11 +79,14 @@ def test_several_senders_each_end_once_and_are_named(receiving, sending, weftd):
             assert r.poll(0.05) is None, "each end is raised once"
 
 
-def test_closing_a_sender_to_the_clients_own_receiver_leaves_the_receiver_open(receiving, sending, weftd):
+def test_closing_a_sender_to_the_clients_own_receiver_ends_only_its_side(receiving, sending, weftd):
     with receiving.open_receiver() as r:
         with receiving.sender(r.handle) as own:
             own.send("to myself")
         assert r.get(WAIT) == ("to myself", f"{weftd.daemon_id}/{receiving.client_id}")
+        with pytest.raises(weft.ChannelEnded) as own_end:
+            r.get(WAIT)
+        assert own_end.value.sender == f"{weftd.daemon_id}/{receiving.client_id}"
         with sending.sender(r.handle) as other:
             other.send("still open")
         assert r.get(WAIT).value == "still open"

@@ -97,8 +97,10 @@ def _error(e: call_service_pb2.CallError) -> WeftError:
     return WeftError(e.reason or e.code, e.message, code, dict(e.metadata))
 
 
-def _close(handle: str) -> bytes:
-    return call_service_pb2.ChannelRequest(close=call_service_pb2.CloseChannel(handle=handle)).SerializeToString()
+def _close(handle: str, sender: bool = False) -> bytes:
+    """Closes a receiver this client holds, or (``sender``) ends a sender's side of the channel."""
+    return call_service_pb2.ChannelRequest(
+        close=call_service_pb2.CloseChannel(handle=handle, sender=sender)).SerializeToString()
 
 
 def _cancelled(description: str) -> WeftError:
@@ -312,23 +314,19 @@ class Sender:
         self._sent_on = self._owner.send(self._handle, encode_value(freeze(value)))
 
     def close(self) -> None:
-        """Ends this side of the channel: the receiver gets end-of-channel. Idempotent.
-
-        Except to a receiver of the same client: weftd reads a client's close of its own
-        receiver's handle as closing the receiver, so this sends nothing and the receiver gets
-        no end-of-channel from it (it stays open for its other senders)."""
+        """Ends this side of the channel: the receiver gets end-of-channel. Idempotent."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         self._owner.forget(self)
         sent_on = self._sent_on
-        if self._failure is not None or self._owner.receives(self._handle):
+        if self._failure is not None:
             return
         if sent_on is not None and sent_on.done:
             return  # weftd ended the channel (abrupt) when that stream went away
         try:
-            self._owner.write(_close(self._handle))
+            self._owner.write(_close(self._handle, sender=True))
         except WeftError:
             pass  # the client closed, or no room within the timeout: weftd ends it with the stream
 
@@ -515,15 +513,6 @@ class Channels:
         stream = self._current()
         self.put(stream, encode_channel_send(handle, value, next(self._seqs)))
         return stream
-
-    def receives(self, handle: str) -> bool:
-        """True when ``handle`` is a receiver open on this client's current stream."""
-        with self._lock:
-            stream = self._stream
-        if stream is None:
-            return False
-        with stream.cond:
-            return handle in stream.receivers
 
     def write(self, request: bytes) -> None:
         """Queues a request on the stream (opening one if needed), waiting at most the timeout

@@ -89,8 +89,10 @@ final class Channels {
         .setValue(value).setSeq(seqs.incrementAndGet())).build());
   }
 
-  void close(String handle) {
-    write(ChannelRequest.newBuilder().setClose(CloseChannel.newBuilder().setHandle(handle)).build());
+  /** Closes a receiver this client holds, or ({@code asSender}) ends a sender's side of a channel. */
+  void close(String handle, boolean asSender) {
+    write(ChannelRequest.newBuilder().setClose(CloseChannel.newBuilder().setHandle(handle).setSender(asSender))
+        .build());
   }
 
   void forget(Receiver r) {

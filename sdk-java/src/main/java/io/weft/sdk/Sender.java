@@ -72,7 +72,7 @@ public final class Sender implements AutoCloseable {
     channels.forget(this);
     if (failure == null) {
       try {
-        channels.close(handle);
+        channels.close(handle, true);
       } catch (WeftException e) {
         // The stream is gone or the client closed: weftd ended the channel with it (abrupt).
       }
