@@ -383,13 +383,6 @@ func (ch *channels) removeSender(handle string, st *sendState) {
 	}
 }
 
-// holdsReceiver reports whether the live stream holds the receiver handle.
-func (ch *channels) holdsReceiver(handle string) bool {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	return ch.stream != nil && ch.stream.receivers[handle] != nil
-}
-
 // isCurrent reports whether s is the live stream.
 func (ch *channels) isCurrent(s *chanStream) bool {
 	ch.mu.Lock()

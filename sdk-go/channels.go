@@ -309,8 +309,8 @@ func (s *Sender) currentState() *sendState {
 }
 
 // Close ends this side of the channel: the receiver gets end-of-channel (after the messages
-// sent before), except a receiver of this same client (weftd would take the close for the
-// receiver's own, so none is sent). Call it after the last Send has returned. Idempotent. It returns an *Error only
+// sent before), a receiver of this same client too (which stays open). Call it after the last
+// Send has returned. Idempotent. It returns an *Error only
 // when weftd could not be told (ErrUnavailable); when the stream the sends went on has ended,
 // or the client is closed, weftd ended the channel already (abrupt) and Close returns nil.
 func (s *Sender) Close() error {
@@ -329,12 +329,8 @@ func (s *Sender) Close() error {
 	if st.failure.Load() != nil || (sentOn != nil && !s.ch.isCurrent(sentOn)) {
 		return nil
 	}
-	if s.ch.holdsReceiver(s.handle) {
-		// weftd reads a CloseChannel from the stream holding the receiver as closing the
-		// receiver: this client's own receiver gets no end from this sender.
-		return nil
-	}
-	_, err := s.ch.write(&weftv1.ChannelRequest{Msg: &weftv1.ChannelRequest_Close{Close: &weftv1.CloseChannel{Handle: s.handle}}})
+	_, err := s.ch.write(&weftv1.ChannelRequest{Msg: &weftv1.ChannelRequest_Close{Close: &weftv1.CloseChannel{
+		Handle: s.handle, Sender: true}}})
 	if errors.Is(err, ErrClosed) {
 		return nil
 	}

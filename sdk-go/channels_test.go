@@ -169,7 +169,7 @@ func TestChannels(t *testing.T) {
 		}
 	})
 
-	t.Run("a sender on the receiver's own client sends, and its Close leaves the receiver open", func(t *testing.T) {
+	t.Run("a sender on the receiver's own client: its Close ends only its side", func(t *testing.T) {
 		r := openReceiver(t, rc)
 		own := rc.Sender(r.Handle())
 		ok(t, own.Send("to myself"))
@@ -177,6 +177,9 @@ func TestChannels(t *testing.T) {
 			t.Fatalf("got %+v", m)
 		}
 		ok(t, own.Close())
+		if end := ended(t, r); end.Sender != daemonOf(r.Handle())+"/go-receiver" || end.Abrupt {
+			t.Fatalf("end %+v, want a clean end from go-receiver", end)
+		}
 		s := sc.Sender(r.Handle())
 		ok(t, s.Send("still open"))
 		ok(t, s.Close())
