@@ -113,7 +113,7 @@ func (ch *channels) current() (*chanStream, error) {
 // nothing): its receivers end, and the Send returns ErrUnavailable.
 func (ch *channels) watch(s *chanStream) {
 	defer ch.streams.Done()
-	tick := time.NewTicker(ch.timeout / 4)
+	tick := time.NewTicker(max(ch.timeout/4, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
