@@ -87,7 +87,8 @@ class Weftd:
             self._proc.wait()
 
     def cleanup(self) -> None:
-        self.stop()
+        """Ends the process at once (a scenario is over: nothing is left to drain) and removes its dir."""
+        self.kill9()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def describe(self) -> dict:

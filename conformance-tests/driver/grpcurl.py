@@ -35,11 +35,14 @@ def invoke(target: str, method: str, messages: List[Any], max_time_s: Optional[f
     responses = _json_stream(proc.stdout)
     if proc.returncode == 0:
         return responses, None
-    errors = [r for r in responses if isinstance(r, dict) and "code" in r and "message" in r]
-    if not errors:
-        raise RuntimeError(f"grpcurl {method} failed without a status: {proc.stderr.strip() or proc.stdout}")
-    ok = [r for r in responses if r is not errors[-1]]
-    return ok, _error(errors[-1])
+    # With -format-error the status is printed as JSON on stderr.
+    try:
+        statuses = [r for r in _json_stream(proc.stderr) if isinstance(r, dict) and "code" in r]
+    except ValueError:
+        statuses = []
+    if not statuses:
+        raise RuntimeError(f"grpcurl {method} failed without a status: {proc.stderr.strip()}")
+    return responses, _error(statuses[-1])
 
 
 def _json_stream(text: str) -> List[Any]:

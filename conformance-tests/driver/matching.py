@@ -1,8 +1,9 @@
 """Compares what a runner observed with what a scenario expects (the schema's matchers).
 
 Rules (README, "Expectations"):
-- At the top level of `expect`, a mapping matches a mapping that has at least its keys
-  (a subset); below the top level, mappings must have exactly the same keys.
+- At the top level of `expect` (and for the items of a top-level list or `$unordered`),
+  a mapping matches a mapping that has at least its keys (a subset); deeper down, mappings must
+  have exactly the same keys.
 - Lists match element by element and must have the same length.
 - Numbers compare by value (200 matches 200.0); everything else by equality.
 - A mapping with one key starting with `$` is a matcher:
@@ -29,7 +30,7 @@ _TYPES = {
 def mismatch(expected: Any, observed: Any, path: str = "$", top: bool = True) -> Optional[str]:
     """None when `observed` matches `expected`, else a text naming the first difference."""
     if isinstance(expected, dict) and len(expected) == 1 and next(iter(expected)).startswith("$"):
-        return _matcher(next(iter(expected)), next(iter(expected.values())), observed, path)
+        return _matcher(next(iter(expected)), next(iter(expected.values())), observed, path, top)
     if isinstance(expected, dict):
         if not isinstance(observed, dict):
             return f"{path}: expected a mapping, got {observed!r}"
@@ -40,7 +41,7 @@ def mismatch(expected: Any, observed: Any, path: str = "$", top: bool = True) ->
         if len(expected) != len(observed):
             return f"{path}: expected {len(expected)} items, got {len(observed)}: {observed!r}"
         for i, (e, o) in enumerate(zip(expected, observed)):
-            m = mismatch(e, o, f"{path}[{i}]", top=False)
+            m = mismatch(e, o, f"{path}[{i}]", top=top and path == "$")
             if m:
                 return m
         return None
@@ -74,7 +75,7 @@ def _mapping(expected: dict, observed: dict, path: str, subset: bool) -> Optiona
     return None
 
 
-def _matcher(name: str, arg: Any, observed: Any, path: str) -> Optional[str]:
+def _matcher(name: str, arg: Any, observed: Any, path: str, top: bool) -> Optional[str]:
     if name == "$any":
         return None
     if name == "$range":
@@ -101,19 +102,19 @@ def _matcher(name: str, arg: Any, observed: Any, path: str) -> Optional[str]:
         ok = hasattr(observed, "__len__") and len(observed) == arg
         return None if ok else f"{path}: expected length {arg}, got {observed!r}"
     if name == "$unordered":
-        return _unordered(arg, observed, path)
+        return _unordered(arg, observed, path, items_subset=top and path == "$")
     if name == "$absent":
         return f"{path}: $absent is only meaningful as a mapping's value"
     raise ValueError(f"{path}: unknown matcher {name}")
 
 
-def _unordered(expected: List[Any], observed: Any, path: str) -> Optional[str]:
+def _unordered(expected: List[Any], observed: Any, path: str, items_subset: bool) -> Optional[str]:
     if not isinstance(observed, list) or len(observed) != len(expected):
         return f"{path}: expected {len(expected)} items in any order, got {observed!r}"
     left = list(observed)
     for e in expected:
         for i, o in enumerate(left):
-            if mismatch(e, o, path, top=False) is None:
+            if mismatch(e, o, path, top=items_subset) is None:
                 del left[i]
                 break
         else:

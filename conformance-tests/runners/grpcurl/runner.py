@@ -64,8 +64,8 @@ def raw_json(value: Any) -> Any:
 
 def canon_object(o: dict) -> dict:
     return {
-        "id": o.get("id", ""), "routing_key": o.get("routing_key", ""), "headers": o.get("headers", {}),
-        "fields": o.get("fields", {}), "state": o.get("state", "").replace("OBJECT_STATE_", "").lower(),
+        "id": o.get("id", ""), "routing_key": o.get("routing_key", ""), "headers": o.get("headers") or {},
+        "fields": o.get("fields") or {}, "state": o.get("state", "").replace("OBJECT_STATE_", "").lower(),
         "partial": o.get("partial", False), "last_seq": int(o.get("last_seq", 0)),
         "event_count": int(o.get("event_count", 0)), "last_message": o.get("last_message", ""),
         "elapsed_seconds": o.get("elapsed_seconds", 0.0), "daemon_id": o.get("daemon_id", ""),
@@ -76,7 +76,7 @@ def canon_message(e: dict) -> dict:
     kind = e.get("kind", "").replace("EVENT_KIND_", "").lower()
     out = {
         "id": e.get("id", ""), "routing_key": e.get("routing_key", ""), "kind": kind,
-        "headers": e.get("headers", {}), "fields": e.get("fields", {}), "deleted": e.get("deleted", []),
+        "headers": e.get("headers") or {}, "fields": e.get("fields") or {}, "deleted": e.get("deleted") or [],
         "seq": int(e.get("seq", 0)),
     }
     if kind == "log":
@@ -162,13 +162,12 @@ class AsyncCall:
             self.proc.send_signal(signal.SIGINT)
 
     def result(self, timeout_s: float) -> Any:
-        out, _ = self.proc.communicate(timeout=timeout_s)
+        out, err = self.proc.communicate(timeout=timeout_s)
         if self.cancelled:
             raise Failure({"code": "CANCELLED", "reason": "CANCELLED", "message": "cancelled by the caller", "metadata": {"scope": "call"}})
-        responses = grpcurl._json_stream(out)
         if self.proc.returncode == 0:
-            return responses[0].get("value")
-        raise Failure(grpcurl._error(responses[-1]))
+            return grpcurl._json_stream(out)[0].get("value")
+        raise Failure(grpcurl._error(grpcurl._json_stream(err)[-1]))
 
 
 class Session:

@@ -201,8 +201,9 @@ class Session:
         getattr(self.contexts[a["ctx"]].log, a.get("level", "info"))(a["template"], **decode(a.get("fields") or {}))
 
     def do_delete(self, client: weft.Client, a: dict) -> Any:
-        for name in a["names"]:
-            delattr(self.contexts[a["ctx"]], name)
+        if len(a["names"]) != 1:
+            raise NotExpressible("`del ctx.x` deletes one field per event")
+        delattr(self.contexts[a["ctx"]], a["names"][0])
 
     def do_finish(self, client: weft.Client, a: dict) -> Any:
         self.contexts[a["ctx"]].close()
