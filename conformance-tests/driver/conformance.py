@@ -35,9 +35,10 @@ RUNNER_ACTIONS = {
     "serve", "close_server", "handler_seen", "call", "call_async", "cancel", "await", "in_parallel",
 }
 # Steps the driver performs itself, as an operator would (raw RPCs with grpcurl).
-DRIVER_ACTIONS = {"snapshot", "set_enabled", "info"}
+DRIVER_ACTIONS = {"snapshot", "set_enabled", "info", "routes", "kill_daemon"}
 # Observations that may be repeated until they match (within_ms, default below).
-POLLABLE = {"get", "list", "stats_rejected", "stats_rejections", "stats_enabled", "handler_seen", "snapshot", "info"}
+POLLABLE = {"get", "list", "stats_rejected", "stats_rejections", "stats_enabled", "handler_seen", "snapshot", "info",
+            "routes"}
 # Steps whose within_ms bounds the time the step took.
 TIMED = {"call", "await", "in_parallel", "flush", "stats_flush"}
 STEP_KEYS = {"expect", "error", "within_ms", "daemon", "note"}
@@ -105,6 +106,58 @@ def validate(s: Scenario) -> None:
         raise ScenarioError(f"{where}: a scenario must expect something")
 
 
+NEVER = "\u0000never"
+
+
+def perturb(v: Any) -> Any:
+    """A value the original expectation's observations cannot match (used by --mutate)."""
+    if isinstance(v, dict) and len(v) == 1 and next(iter(v)).startswith("$"):
+        name, arg = next(iter(v.items()))
+        if name == "$range":
+            return {"$range": [arg[1] + 1e9, arg[1] + 2e9]}
+        if name == "$approx":
+            return {"$approx": [arg[0] + 1e9, arg[1]]}
+        if name == "$type":
+            return {"$type": "string" if arg != "string" else "number"}
+        if name == "$contains":
+            return {"$contains": arg + NEVER}
+        if name == "$include":
+            return {"$include": perturb(arg)}
+        if name == "$unordered":
+            return {"$unordered": [perturb(arg[0])] + arg[1:] if arg else [NEVER]}
+        if name == "$len":
+            return {"$len": arg + 1}
+        return NEVER  # $any, $absent
+    if isinstance(v, dict):
+        if not v:
+            return {NEVER: 1}
+        k = next(iter(v))
+        return {**v, k: perturb(v[k])}
+    if isinstance(v, list):
+        return [perturb(v[0])] + v[1:] if v else [NEVER]
+    if isinstance(v, bool):
+        return not v
+    if isinstance(v, (int, float)):
+        return v + 1
+    if isinstance(v, str):
+        return v + NEVER
+    return NEVER
+
+
+def mutate(s: Scenario) -> Scenario:
+    """The scenario with its last expectation made impossible: it must then fail (--mutate)."""
+    steps = [dict(st) for st in s.steps]
+    for st in reversed(steps):
+        if "expect" in st:
+            st["expect"] = perturb(st["expect"])
+            break
+        if "error" in st:
+            e = st["error"]
+            st["error"] = "NEVER_" + e if isinstance(e, str) else perturb({"reason": e["reason"], **e} if "reason" in e else e)
+            break
+    return Scenario(s.name, s.file, s.description, s.setup, steps, {})
+
+
 def action_of(step: dict) -> str:
     return next(k for k in step if k not in STEP_KEYS)
 
@@ -151,6 +204,15 @@ def driver_step(action: str, args: dict, daemon: Weftd) -> dict:
         if err:
             return {"status": "error", "error": err}
         return {"status": "ok", "value": {"counters": {k: int(v) for k, v in res[0].get("counters", {}).items()}}}
+    if action == "routes":
+        res, err = grpcurl.invoke(daemon.target, "weft.v1.AdminService/Routes", [{}])
+        if err:
+            return {"status": "error", "error": err}
+        best = {r["name"]: int(r.get("hops", 0)) for r in res[0].get("routes", []) if r.get("best")}
+        return {"status": "ok", "value": {"routes": best}}
+    if action == "kill_daemon":
+        daemon.kill9()
+        return {"status": "ok", "value": None}
     raise AssertionError(action)
 
 
@@ -266,6 +328,7 @@ def runner_commands() -> Dict[str, List[str]]:
                  os.path.join(java_dir, "weft-conformance-runner.jar") + ":" + os.path.join(java_dir, "lib", "*"),
                  "io.weft.conformance.Runner"],
         "python": [py, os.path.join(SUITE, "runners", "python", "runner.py")],
+        "go": [os.path.join(SUITE, "target", "weft-conformance-go")],
         "grpcurl": [py, os.path.join(SUITE, "runners", "grpcurl", "runner.py")],
     }
 
@@ -292,11 +355,13 @@ def print_matrix(scenarios: List[Scenario], names: List[str], results: Dict[Tupl
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runner", action="append", help="run only these runners (java, python, grpcurl)")
+    ap.add_argument("--runner", action="append", help="run only these runners (java, python, go, grpcurl)")
     ap.add_argument("--scenario", action="append", help="run only scenarios whose name contains this")
     ap.add_argument("--launcher", default=os.environ.get("WEFTD", os.path.join(REPO, "daemon", "target", "weftd")))
     ap.add_argument("--scenarios", default=os.path.join(SUITE, "scenarios", "*.yaml"), help="glob of scenario files")
     ap.add_argument("-v", "--verbose", action="store_true", help="print each result as it comes")
+    ap.add_argument("--mutate", action="store_true",
+                    help="self-check: make each scenario's last expectation impossible; every run cell must then fail")
     opts = ap.parse_args()
 
     scenarios = load_scenarios(opts.scenarios)
@@ -305,6 +370,8 @@ def main() -> int:
     if not scenarios:
         print("no scenario selected", file=sys.stderr)
         return 2
+    if opts.mutate:
+        scenarios = [mutate(s) for s in scenarios]
     commands = runner_commands()
     names = opts.runner or list(commands)
     log_dir = os.path.join(SUITE, "target")
@@ -368,6 +435,11 @@ def main() -> int:
                 r.quit()
     print_matrix(scenarios, names, results)
     print(f"suite time: {time.monotonic() - t0:.1f} s")
+    if opts.mutate:
+        caught = [o for o in results.values() if o.status == "fail"]
+        missed = [k for k, o in results.items() if o.status in ("pass", "gap")]
+        print(f"mutation self-check: {len(caught)} mutated cells failed as they must; {len(missed)} did not: {missed}")
+        return 1 if missed else 0
     return 1 if any(o.status == "fail" for o in results.values()) else 0
 
 
