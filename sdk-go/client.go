@@ -1,6 +1,7 @@
-// Package weft is the Go SDK of Weft: it publishes context objects to the local weftd
-// without ever blocking or failing the application, and reads the daemon's collated views
-// back.
+// Package weft is the Go SDK of Weft: it publishes context objects and statistics (Stats) to
+// the local weftd without ever blocking or failing the application, reads the daemon's
+// collated views back, and serves and calls functions through weftd (Serve, Call, CallAsync,
+// Select, InParallel).
 //
 //	client, err := weft.Connect(ctx)              // WEFT_ADDR, else the local sockets, else 127.0.0.1:7311
 //	if err != nil { ... }                         // only for bad options or a malformed address
@@ -23,6 +24,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	weftv1 "github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1"
 	"google.golang.org/grpc"
@@ -40,6 +42,12 @@ type Client struct {
 	buf       *eventBuffer
 	pub       *publisher
 	views     weftv1.ViewServiceClient
+	calls     weftv1.CallServiceClient
+	callSlots callSlots
+	stats     *Stats
+	serversMu sync.Mutex // guards stats, servers and closed
+	servers   map[*Server]struct{}
+	closed    bool
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -88,6 +96,9 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	c.buf = newEventBuffer(cfg.bufferCapacity)
 	c.pub = newPublisher(&cfg, c.buf, c.conn, c.clientID, c.target)
 	c.views = weftv1.NewViewServiceClient(c.conn)
+	c.calls = weftv1.NewCallServiceClient(c.conn)
+	c.callSlots = make(callSlots, cfg.maxCallsInFlight)
+	c.servers = map[*Server]struct{}{}
 	c.pub.start()
 	return c, nil
 }
@@ -104,12 +115,17 @@ func grpcTarget(address string) string {
 // attempts (which fail fast while gRPC waits to reconnect) find the connection back within
 // about the same delay. (ClientConn.ResetConnectBackoff would reconnect at once, but in
 // grpc-go 1.85 it reads the connection set without its lock: a data race.)
+// minConnectTimeout is the shortest time a connection attempt is given.
+const minConnectTimeout = 5 * time.Second
+
 func dialOptions(cfg *config) []grpc.DialOption {
 	bo := backoff.DefaultConfig
 	bo.BaseDelay, bo.MaxDelay = cfg.initialBackoff, cfg.maxBackoff
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: cfg.maxBackoff}),
+		// A handshake gets at least minConnectTimeout, however short the backoff: a daemon busy starting
+		// (JIT, a loaded host) can take longer than a 200 ms backoff to answer.
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: max(cfg.maxBackoff, minConnectTimeout)}),
 	}
 	return append(opts, cfg.dialOptions...)
 }
@@ -143,12 +159,29 @@ func (c *Client) Address() string { return c.target }
 // ClientID is the name this client publishes under (weftd reports its streams by it).
 func (c *Client) ClientID() string { return c.clientID }
 
-// Close stops the background publisher and closes the connection (unless it came from
-// WithConn). With WithWaitOnClose it first flushes for at most that long; otherwise events
-// not delivered yet are abandoned. Publishing afterwards only counts drops. Idempotent; the
-// error is the connection's.
+// Close closes the servers, stops the background publisher and statistics, and closes the
+// connection (unless it came from WithConn). With WithWaitOnClose it first flushes events and
+// statistics for at most that long each; otherwise what was not delivered yet is abandoned.
+// Publishing and recording afterwards only count drops. Idempotent; the error is the
+// connection's.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.serversMu.Lock()
+		c.closed = true
+		servers := make([]*Server, 0, len(c.servers))
+		for s := range c.servers {
+			servers = append(servers, s)
+		}
+		c.serversMu.Unlock()
+		for _, s := range servers {
+			_ = s.Close()
+		}
+		c.serversMu.Lock()
+		stats := c.stats
+		c.serversMu.Unlock()
+		if stats != nil {
+			stats.close(c.cfg.waitOnClose)
+		}
 		if c.cfg.waitOnClose > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.waitOnClose)
 			if err := c.pub.flush(ctx); err != nil {
@@ -162,6 +195,22 @@ func (c *Client) Close() error {
 		}
 	})
 	return c.closeErr
+}
+
+func (c *Client) addServer(s *Server) bool {
+	c.serversMu.Lock()
+	defer c.serversMu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.servers[s] = struct{}{}
+	return true
+}
+
+func (c *Client) removeServer(s *Server) {
+	c.serversMu.Lock()
+	delete(c.servers, s)
+	c.serversMu.Unlock()
 }
 
 // String shows the address and client id.

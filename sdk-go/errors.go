@@ -49,6 +49,11 @@ const (
 	ErrShuttingDown      Reason = "SHUTTING_DOWN"
 	ErrInvalidHeader     Reason = "INVALID_HEADER"
 	ErrTooManyFlushes    Reason = "TOO_MANY_FLUSHES"
+	ErrStatsConflict     Reason = "STATS_CONFLICT"
+	ErrStatsFull         Reason = "STATS_FULL"
+	ErrCallFailed        Reason = "CALL_FAILED"
+	ErrUnknownFunction   Reason = "UNKNOWN_FUNCTION"
+	ErrEndpointTaken     Reason = "ENDPOINT_TAKEN"
 )
 
 // Reasons for failures that weftd did not describe: gRPC status code names.

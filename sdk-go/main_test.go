@@ -27,8 +27,13 @@ var (
 	keyCounter   atomic.Int64
 )
 
-// TestMain stops the shared weftd (started on first use) after the tests.
+// TestMain stops the shared weftd (started on first use) after the tests. Re-executed with
+// envServeChild set, the test binary is instead a separate serving process (serveChild).
 func TestMain(m *testing.M) {
+	if os.Getenv(envServeChild) != "" {
+		serveChild()
+		return
+	}
 	code := m.Run()
 	if sharedDaemon != nil {
 		if err := sharedDaemon.Stop(); err != nil {

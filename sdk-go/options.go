@@ -13,20 +13,23 @@ import (
 type Option func(*config) error
 
 type config struct {
-	address        string
-	conn           *grpc.ClientConn
-	dialOptions    []grpc.DialOption
-	bufferCapacity int
-	maxBatchEvents int
-	maxEventBytes  int
-	clientID       string
-	waitOnClose    time.Duration
-	initialBackoff time.Duration
-	maxBackoff     time.Duration
-	callTimeout    time.Duration
-	logger         *slog.Logger
-	getenv         func(string) string
-	exists         func(string) bool
+	address          string
+	conn             *grpc.ClientConn
+	dialOptions      []grpc.DialOption
+	bufferCapacity   int
+	maxBatchEvents   int
+	maxEventBytes    int
+	clientID         string
+	waitOnClose      time.Duration
+	initialBackoff   time.Duration
+	maxBackoff       time.Duration
+	callTimeout      time.Duration
+	statsInterval    time.Duration
+	statsQueueCap    int
+	maxCallsInFlight int
+	logger           *slog.Logger
+	getenv           func(string) string
+	exists           func(string) bool
 }
 
 // maxBatchBytes: a batch stops growing past this many bytes (plus one event), far below
@@ -38,14 +41,17 @@ const maxEventBytesLimit = 3 << 20
 
 func defaultConfig() config {
 	return config{
-		bufferCapacity: 10_000,
-		maxBatchEvents: 512,
-		maxEventBytes:  1 << 20,
-		initialBackoff: 50 * time.Millisecond,
-		maxBackoff:     5 * time.Second,
-		callTimeout:    10 * time.Second,
-		getenv:         os.Getenv,
-		exists:         fileExists,
+		bufferCapacity:   10_000,
+		maxBatchEvents:   512,
+		maxEventBytes:    1 << 20,
+		initialBackoff:   50 * time.Millisecond,
+		maxBackoff:       5 * time.Second,
+		callTimeout:      10 * time.Second,
+		statsInterval:    100 * time.Millisecond,
+		statsQueueCap:    10_000,
+		maxCallsInFlight: 1024,
+		getenv:           os.Getenv,
+		exists:           fileExists,
 	}
 }
 
@@ -142,8 +148,8 @@ func WithReconnectBackoff(initial, max time.Duration) Option {
 	}
 }
 
-// WithCallTimeout bounds GetObject and each ListObjects page when the caller's context has no
-// earlier deadline (default 10 s).
+// WithCallTimeout bounds GetObject, each ListObjects page, Stats.Snapshot, Stats.SetEnabled,
+// a Serve registration, and every Call whose context has no deadline (default 10 s).
 func WithCallTimeout(timeout time.Duration) Option {
 	return func(c *config) error {
 		c.callTimeout = timeout
@@ -151,6 +157,37 @@ func WithCallTimeout(timeout time.Duration) Option {
 			return invalid(ErrInvalidArgument, "WithCallTimeout: must be positive, got %v", timeout)
 		}
 		return nil
+	}
+}
+
+// WithStatsInterval sets how often the statistics goroutine sends what changed (default
+// 100 ms): the longer, the more increments are coalesced into one op.
+func WithStatsInterval(interval time.Duration) Option {
+	return func(c *config) error {
+		c.statsInterval = interval
+		if interval <= 0 {
+			return invalid(ErrInvalidArgument, "WithStatsInterval: must be positive, got %v", interval)
+		}
+		return nil
+	}
+}
+
+// WithStatsQueueCapacity bounds the statistics ops queued and not yet sent (Put, Append,
+// Remove, Derive, and the coalesced scalar changes ahead of them; default 10,000). Past it,
+// new ops are dropped and counted in Stats.Dropped.
+func WithStatsQueueCapacity(ops int) Option {
+	return func(c *config) error {
+		c.statsQueueCap = ops
+		return positive("WithStatsQueueCapacity", ops)
+	}
+}
+
+// WithMaxCallsInFlight bounds the calls this client has in flight at once (Call, CallAsync,
+// InParallel; default 1,024). Past it, a call fails at once with ErrQueueFull.
+func WithMaxCallsInFlight(calls int) Option {
+	return func(c *config) error {
+		c.maxCallsInFlight = calls
+		return positive("WithMaxCallsInFlight", calls)
 	}
 }
 

@@ -21,9 +21,9 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -53,7 +53,12 @@ public final class Server implements AutoCloseable {
     AtomicInteger n = new AtomicInteger();
     this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(queue),
         r -> daemonThread(r, "weft-handler-" + endpoint + "-" + n.incrementAndGet()));
-    this.timers = Executors.newSingleThreadScheduledExecutor(r -> daemonThread(r, "weft-deadlines-" + endpoint));
+    ScheduledThreadPoolExecutor deadlines =
+        new ScheduledThreadPoolExecutor(1, r -> daemonThread(r, "weft-deadlines-" + endpoint));
+    // A handler that finished cancels its deadline: the task leaves the queue then, not when the
+    // deadline passes (at 10,000 calls/s with 10 s budgets the queue would hold 100,000 dead tasks).
+    deadlines.setRemoveOnCancelPolicy(true);
+    this.timers = deadlines;
     this.requests = CallServiceGrpc.newStub(channel).serve(new StreamObserver<>() {
       @Override
       public void onNext(ServeResponse r) {

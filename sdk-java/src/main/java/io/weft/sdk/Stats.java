@@ -72,6 +72,12 @@ public final class Stats implements AutoCloseable {
   /** A batch sent and not yet acknowledged. */
   private record Sent(long batchSeq, int ops) {}
   private final ArrayList<StatsOp> pending = new ArrayList<>();
+  /**
+   * Held while structural ops are queued and while the worker collects: without it, a scalar change
+   * made after a queued {@code remove} could be collected (from its cell) before the remove (from the
+   * queue) and be lost. Taken before any cell's lock, never the other way round.
+   */
+  final Object order = new Object();
   private long seq;
   private long backoffNs;
   private long retryAtNs;
@@ -224,17 +230,19 @@ public final class Stats implements AutoCloseable {
   }
 
   /**
-   * Moves queued ops, then each namespace's coalesced scalars, into {@code pending}: a scalar change
-   * made before a queued op of its namespace was queued ahead of it, so this keeps each namespace's
-   * order.
+   * Moves queued ops, then each namespace's coalesced scalars, into {@code pending}, under {@link
+   * #order}: a scalar change made before a queued op of its namespace was queued ahead of it, and
+   * one made after it stays in its cell until this runs, so each namespace's order is kept.
    */
   private void collect() {
     if (pending.size() >= MAX_BATCH_OPS * 4) {
       return;
     }
-    queue.drainTo(pending);
-    for (StatsNamespace ns : namespaces.values()) {
-      ns.drainCells(pending::add);
+    synchronized (order) {
+      queue.drainTo(pending);
+      for (StatsNamespace ns : namespaces.values()) {
+        ns.drainCells(pending::add);
+      }
     }
   }
 

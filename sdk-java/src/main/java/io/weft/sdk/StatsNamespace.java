@@ -195,19 +195,22 @@ public final class StatsNamespace {
   }
 
   /**
-   * Moves every pending scalar change into {@code out}. Under this namespace's lock, like {@link
-   * #enqueue}: so a structural op always follows the scalar changes made before it.
+   * Moves every pending scalar change into {@code out}. The caller holds {@link Stats#order}, as
+   * {@link #enqueue} does: so a structural op always follows the scalar changes made before it and
+   * precedes those made after it.
    */
-  synchronized void drainCells(java.util.function.Consumer<StatsOp> out) {
+  void drainCells(java.util.function.Consumer<StatsOp> out) {
     StatsCell c;
     while ((c = dirty.poll()) != null) {
       c.drainTo(out);
     }
   }
 
-  private synchronized void enqueue(StatsOp op) {
-    drainCells(stats::enqueue);
-    stats.enqueue(op);
+  private void enqueue(StatsOp op) {
+    synchronized (stats.order) {
+      drainCells(stats::enqueue);
+      stats.enqueue(op);
+    }
   }
 
   private StatsCell cell(String key) {

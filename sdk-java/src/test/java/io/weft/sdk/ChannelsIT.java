@@ -247,6 +247,31 @@ class ChannelsIT {
     }
   }
 
+  @Test
+  void shouldFailTheSenderWhenTheLinkToTheReceiversDaemonGoesAway() throws Exception {
+    Certs certs = Certs.create();
+    int port;
+    try (ServerSocket sock = new ServerSocket(0)) {
+      port = sock.getLocalPort();
+    }
+    try (WeftdProcess a = peer(certs, "a", "WEFT_PEERS", "127.0.0.1:" + port);
+        Weft onA = Weft.builder().address(a.target()).clientId("worker").build()) {
+      Sender s;
+      try (WeftdProcess b = peer(certs, "b", "WEFT_PEER_LISTEN", "127.0.0.1:" + port);
+          Weft onB = Weft.builder().address(b.target()).clientId("collector").build()) {
+        Poll.until(WAIT, () -> AdminRoutes.best(a, "b") != null, "a linked to b");
+        Receiver r = onB.openReceiver();
+        s = onA.sender(r.handle());
+        s.send("hello");
+        assertEquals("hello", r.receive(WAIT).value());
+        b.kill9(); // no goodbye from b's client: only the link's end tells a
+        Poll.until(WAIT, () -> s.failure().isPresent(), "the sender learns the link went away");
+      }
+      assertEquals("TARGET_GONE", s.failure().get().reason());
+      assertTrue(s.failure().get().getMessage().contains("may be lost"), s.failure().get().getMessage());
+    }
+  }
+
   private static WeftdProcess peer(Certs certs, String id, String key, String value) throws IOException {
     WeftdProcess.Builder b = WeftdProcess.builder().env("WEFT_DAEMON_ID", id).env(key, value);
     certs.env(id).forEach(b::env);

@@ -505,6 +505,7 @@ public final class CallRouter {
 
     /** A link went down: calls forwarded on it get dead replies; calls that came on it are abandoned. */
     private void onLinkDown(PeerLink link, String why) {
+        channels.onLinkDown(link, why, nowNs);
         if (link.calls.isEmpty()) {
             return;
         }

@@ -406,6 +406,27 @@ final class ChannelRouter {
         }
     }
 
+    /**
+     * A link went down: what was queued on it is lost, so every stream that sent to a receiver
+     * reached through it is told (TARGET_GONE, closed): no message is lost silently. Called before
+     * the link's routes are withdrawn.
+     */
+    void onLinkDown(PeerLink link, String why, long nowNs) {
+        this.nowNs = nowNs;
+        for (ChannelPort port : List.copyOf(ports.values())) {
+            for (String handle : List.copyOf(port.sentTo)) {
+                String dst = daemonOf(handle);
+                RouteTable.Via via = dst.equals(daemonId) ? null : routes.best(dst);
+                if (via != null && via.link() == link) {
+                    fail(port, handle, 0, CallErrors.of("UNAVAILABLE", ErrorReason.ERROR_REASON_TARGET_GONE,
+                            "the link from " + daemonId + " to " + link.peerId() + ", on the way to " + dst
+                                    + ", went away (" + why + "): messages sent to " + handle + " may be lost",
+                            Map.of("handle", handle, "link", link.peerId())));
+                }
+            }
+        }
+    }
+
     /** Passes a channel envelope on towards its {@code dst}; dropped (and counted) past the hop limit or without a route. */
     private void relay(PeerLink in, Envelope e) {
         RouteTable.Via via = routes.best(e.getDst());

@@ -16,7 +16,6 @@ import io.weft.daemon.core.ClientSession;
 import io.weft.daemon.core.Command;
 import io.weft.daemon.core.Inbound;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
 /**
@@ -30,26 +29,21 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
     /** {@code daemon/name}: a daemon id as in targets, and a name of a receiver. */
     private static final Pattern HANDLE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,252}/[A-Za-z0-9._-]{1,64}");
 
-    private final ServerCallStreamObserver<ChannelResponse> out;
+    private final StreamOutbox<ChannelResponse> out;
     private final Inbound inbound;
     private final Errors errors;
-    private final Executor replies;
     private final EventValidator validator;
     private final ChannelPort port;
     private final ClientSession session;
-    private final AtomicBoolean scheduled = new AtomicBoolean();
-    private boolean ended;
 
     ChannelStream(ServerCallStreamObserver<ChannelResponse> out, Inbound inbound, Errors errors, Executor replies,
             EventValidator validator, String clientId, int queue) {
-        this.out = out;
         this.inbound = inbound;
         this.errors = errors;
-        this.replies = replies;
         this.validator = validator;
         this.port = new ChannelPort(clientId, queue, this);
+        this.out = new StreamOutbox<>(out, replies, port::poll);
         this.session = new ClientSession("channel:" + clientId);
-        out.setOnReadyHandler(this::drain);
         out.setOnCancelHandler(this::gone);
     }
 
@@ -58,7 +52,7 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
         switch (req.getMsgCase()) {
             case OPEN -> {
                 if (!offer(new CallOp.ChannelOpen(port, req.getOpen().getRef()))) {
-                    emit(ChannelResponse.newBuilder().setOpened(ReceiverOpened.newBuilder()
+                    out.emit(ChannelResponse.newBuilder().setOpened(ReceiverOpened.newBuilder()
                             .setRef(req.getOpen().getRef()).setError(queueFull("the receiver was not opened"))).build());
                 }
             }
@@ -71,7 +65,11 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
                     failed(handle, 0, queueFull("the close was not applied; close again"), false);
                 }
             }
-            default -> fail(Status.INVALID_ARGUMENT.getCode(), "a ChannelRequest must carry open, send or close");
+            default -> {
+                out.fail(errors.error(Status.Code.INVALID_ARGUMENT, ErrorReason.ERROR_REASON_INVALID_ARGUMENT,
+                        "a ChannelRequest must carry open, send or close"));
+                gone();
+            }
         }
     }
 
@@ -102,14 +100,8 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
 
     /** A failure found here, written straight away (rare: bad input or a full inbound queue). */
     private void failed(String handle, long seq, CallError error, boolean closed) {
-        emit(ChannelResponse.newBuilder().setFailed(ChannelFailed.newBuilder()
+        out.emit(ChannelResponse.newBuilder().setFailed(ChannelFailed.newBuilder()
                 .setHandle(handle).setSeq(seq).setError(error).setClosed(closed)).build());
-    }
-
-    private synchronized void emit(ChannelResponse r) {
-        if (!ended) {
-            out.onNext(r);
-        }
     }
 
     private CallError invalid(String message) {
@@ -136,12 +128,7 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
     @Override
     public void onCompleted() {
         gone();
-        synchronized (this) {
-            if (!ended) {
-                ended = true;
-                out.onCompleted();
-            }
-        }
+        out.complete();
     }
 
     /** The stream is over: the broker closes its receivers and ends its channels. */
@@ -156,32 +143,6 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
 
     @Override
     public void wake() {
-        if (scheduled.compareAndSet(false, true)) {
-            replies.execute(() -> {
-                scheduled.set(false);
-                drain();
-            });
-        }
-    }
-
-    private synchronized void drain() {
-        if (ended) {
-            return;
-        }
-        while (out.isReady()) {
-            ChannelResponse item = port.poll();
-            if (item == null) {
-                break;
-            }
-            out.onNext(item);
-        }
-    }
-
-    private synchronized void fail(Status.Code code, String description) {
-        if (!ended) {
-            ended = true;
-            out.onError(errors.error(code, ErrorReason.ERROR_REASON_INVALID_ARGUMENT, description));
-        }
-        gone();
+        out.wake();
     }
 }

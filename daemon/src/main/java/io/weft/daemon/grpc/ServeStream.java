@@ -22,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -37,28 +36,28 @@ final class ServeStream implements StreamObserver<ServeRequest>, CallServer.List
     static final int MAX_FUNCTIONS = 256;
     private static final AtomicLong ANONYMOUS = new AtomicLong();
 
-    private final ServerCallStreamObserver<ServeResponse> out;
+    private final StreamOutbox<ServeResponse> out;
     private final Inbound inbound;
     private final Errors errors;
     private final Executor replies;
     private final EventValidator validator;
     private final int serveMaxInFlight;
     private final int maxStackBytes;
-    private final AtomicBoolean scheduled = new AtomicBoolean();
     private volatile CallServer server;
     private volatile ClientSession session;
-    private boolean ended;
 
     ServeStream(ServerCallStreamObserver<ServeResponse> out, Inbound inbound, Errors errors, Executor replies,
             EventValidator validator, int serveMaxInFlight, int maxStackBytes) {
-        this.out = out;
+        this.out = new StreamOutbox<>(out, replies, () -> {
+            CallServer s = server;
+            return s == null ? null : s.poll();
+        });
         this.inbound = inbound;
         this.errors = errors;
         this.replies = replies;
         this.validator = validator;
         this.serveMaxInFlight = serveMaxInFlight;
         this.maxStackBytes = maxStackBytes;
-        out.setOnReadyHandler(this::drain);
         out.setOnCancelHandler(this::gone);
     }
 
@@ -172,12 +171,7 @@ final class ServeStream implements StreamObserver<ServeRequest>, CallServer.List
     @Override
     public void onCompleted() {
         gone();
-        synchronized (this) {
-            if (!ended) {
-                ended = true;
-                out.onCompleted();
-            }
-        }
+        out.complete();
     }
 
     /** The stream is over: the broker drops the endpoints and fails the pending calls at once. */
@@ -193,12 +187,7 @@ final class ServeStream implements StreamObserver<ServeRequest>, CallServer.List
 
     @Override
     public void wake() {
-        if (scheduled.compareAndSet(false, true)) {
-            replies.execute(() -> {
-                scheduled.set(false);
-                drain();
-            });
-        }
+        out.wake();
     }
 
     @Override
@@ -207,25 +196,8 @@ final class ServeStream implements StreamObserver<ServeRequest>, CallServer.List
                 ErrorReason.valueOf("ERROR_REASON_" + error.getReason()), error.getMessage(), error.getMetadataMap())));
     }
 
-    private synchronized void drain() {
-        CallServer s = server;
-        if (ended || s == null) {
-            return;
-        }
-        while (out.isReady()) {
-            ServeResponse item = s.poll();
-            if (item == null) {
-                break;
-            }
-            out.onNext(item);
-        }
-    }
-
-    private synchronized void fail(StatusRuntimeException status) {
-        if (!ended) {
-            ended = true;
-            out.onError(status);
-        }
+    private void fail(StatusRuntimeException status) {
+        out.fail(status);
         gone();
     }
 

@@ -58,7 +58,7 @@ final class BusBench {
     double batch = throughput("batch", events * 2);
     out.add(new Figure("bus: weftd -> broker, batch", batch / perfTest, "x PerfTest",
         Figure.Target.atLeast(5), false, String.format("%.0f ev/s", batch)));
-    out.addAll(addedLatency(quick ? 5 : 20));
+    out.addAll(addedLatency(quick ? 1 : 15, quick ? 5 : 20));
     Duration outage = Duration.ofSeconds(quick ? 10 : 60);
     out.add(outageRss("drop", outage));
     out.add(outageRss("spool", outage));
@@ -147,7 +147,12 @@ final class BusBench {
    * Latency SDK → consumer at 1,000 events/s, beside a direct amqp-client publisher (with
    * confirms, as weftd publishes) to the same broker: the difference is what weftd adds.
    */
-  private static List<Figure> addedLatency(int seconds) throws Exception {
+  /**
+   * The latency weftd adds at 1,000 events/s, measured for {@code seconds} after {@code warmSeconds}
+   * at the same rate on the same (fresh) daemon: until the JIT has compiled weftd's paths, which on
+   * 2 busy cores takes several seconds, events wait behind the compiler threads.
+   */
+  private static List<Figure> addedLatency(int warmSeconds, int seconds) throws Exception {
     int rate = 1_000;
     int n = rate * seconds;
     Histogram viaWeftd = new Histogram(3);
@@ -171,8 +176,9 @@ final class BusBench {
         seen.incrementAndGet();
       }, tag -> { });
 
-      paced(rate, n / 5, i -> weft.push(KEY, Map.of("t_ns", System.nanoTime())));
-      Poll.until(Duration.ofSeconds(60), () -> seen.get() >= n / 5, () -> "warm-up " + seen.get());
+      int warm = rate * warmSeconds;
+      paced(rate, warm, i -> weft.push(KEY, Map.of("t_ns", System.nanoTime())));
+      Poll.until(Duration.ofSeconds(60), () -> seen.get() >= warm, () -> "warm-up " + seen.get());
       synchronized (into) {
         viaWeftd.reset();
       }
