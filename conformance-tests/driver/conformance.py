@@ -11,6 +11,7 @@ import argparse
 import concurrent.futures
 import glob
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ POLLABLE = {"get", "list", "stats_rejected", "stats_rejections", "stats_enabled"
 TIMED = {"call", "await", "in_parallel", "flush", "stats_flush"}
 STEP_KEYS = {"expect", "error", "within_ms", "daemon", "note"}
 DEFAULT_POLL_MS = 10000
+# Under --mutate a poll cannot succeed (its expectation is impossible): give up sooner.
+MUTATE_POLL_MS = 1500
 POLL_INTERVAL_S = 0.05
 
 
@@ -249,13 +252,13 @@ def judge(step: dict, result: dict) -> Optional[str]:
 
 
 def run_step(runner: RunnerProcess, step: dict, daemons: Dict[str, Weftd], default: str,
-             watches: List[str]) -> Tuple[str, str]:
+             watches: List[str], poll_ms: int) -> Tuple[str, str]:
     """Runs one step (polling observations until they match); returns (status, detail)."""
     action = action_of(step)
     args = step[action] or {}
     daemon = daemons[step.get("daemon", default)]
     poll = action in POLLABLE and ("expect" in step or "error" in step)
-    deadline = time.monotonic() + step.get("within_ms", DEFAULT_POLL_MS) / 1000.0
+    deadline = time.monotonic() + step.get("within_ms", poll_ms) / 1000.0
     while True:
         if action in DRIVER_ACTIONS:
             result = driver_step(action, args, daemon)
@@ -284,7 +287,7 @@ def run_step(runner: RunnerProcess, step: dict, daemons: Dict[str, Weftd], defau
     return "pass", ""
 
 
-def run_scenario(runner: RunnerProcess, s: Scenario, daemons: Dict[str, Weftd]) -> Outcome:
+def run_scenario(runner: RunnerProcess, s: Scenario, daemons: Dict[str, Weftd], poll_ms: int) -> Outcome:
     t0 = time.monotonic()
     default = next(iter(daemons))
     begun = runner.send({"cmd": "begin", "scenario": s.name, "daemons": [d.describe() for d in daemons.values()]})
@@ -293,7 +296,7 @@ def run_scenario(runner: RunnerProcess, s: Scenario, daemons: Dict[str, Weftd]) 
     outcome = Outcome("pass")
     watches: List[str] = []
     for i, step in enumerate(s.steps):
-        status, detail = run_step(runner, step, daemons, default, watches)
+        status, detail = run_step(runner, step, daemons, default, watches, poll_ms)
         if status != "pass":
             outcome = Outcome(status, f"step {i + 1} {detail}")
             break
@@ -354,6 +357,8 @@ def print_matrix(scenarios: List[Scenario], names: List[str], results: Dict[Tupl
 
 
 def main() -> int:
+    # SIGTERM ends the run like Ctrl-C: the daemons and runners it started are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runner", action="append", help="run only these runners (java, python, go, grpcurl)")
     ap.add_argument("--scenario", action="append", help="run only scenarios whose name contains this")
@@ -414,7 +419,7 @@ def main() -> int:
                     results[(s.name, n)] = Outcome("fail", f"setup: {startup_error}")
                     continue
                 try:
-                    results[(s.name, n)] = run_scenario(runners[n], s, daemons)
+                    results[(s.name, n)] = run_scenario(runners[n], s, daemons, MUTATE_POLL_MS if opts.mutate else DEFAULT_POLL_MS)
                 except RunnerDied as e:
                     results[(s.name, n)] = Outcome("fail", str(e))
                     runners[n].restart()

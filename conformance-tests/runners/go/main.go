@@ -19,20 +19,7 @@ import (
 
 // unsupported: steps the Go SDK cannot express, with the reason the matrix shows.
 var unsupported = map[string]string{
-	"raw_events":       "the SDK numbers events itself: it cannot send chosen seqs, a missing birth or a duplicate",
-	"stats":            "the Go SDK has no statistics API yet",
-	"stats_flush":      "the Go SDK has no statistics API yet",
-	"stats_rejected":   "the Go SDK has no statistics API yet",
-	"stats_rejections": "the Go SDK has no statistics API yet",
-	"stats_enabled":    "the Go SDK has no statistics API yet",
-	"serve":            "the Go SDK has no calls API yet",
-	"close_server":     "the Go SDK has no calls API yet",
-	"handler_seen":     "the Go SDK has no calls API yet",
-	"call":             "the Go SDK has no calls API yet",
-	"call_async":       "the Go SDK has no calls API yet",
-	"cancel":           "the Go SDK has no calls API yet",
-	"await":            "the Go SDK has no calls API yet",
-	"in_parallel":      "the Go SDK has no calls API yet",
+	"raw_events": "the SDK numbers events itself: it cannot send chosen seqs, a missing birth or a duplicate",
 }
 
 type args = map[string]any
@@ -103,10 +90,16 @@ type session struct {
 	first    string
 	contexts map[string]*weft.Context
 	watches  map[string]*watch
+	servers  map[string]*weft.Server
+	futures  map[string]*weft.Future
+	seen     *handlers
 }
 
 func newSession(daemons []any) (*session, error) {
-	s := &session{clients: map[string]*weft.Client{}, contexts: map[string]*weft.Context{}, watches: map[string]*watch{}}
+	s := &session{
+		clients: map[string]*weft.Client{}, contexts: map[string]*weft.Context{}, watches: map[string]*watch{},
+		servers: map[string]*weft.Server{}, futures: map[string]*weft.Future{}, seen: newHandlers(),
+	}
 	for _, d := range daemons {
 		m := d.(map[string]any)
 		name := str(m, "name")
@@ -127,6 +120,12 @@ func (s *session) close() {
 	for _, w := range s.watches {
 		w.stop()
 	}
+	for _, f := range s.futures {
+		f.Cancel()
+	}
+	for _, srv := range s.servers {
+		srv.Close()
+	}
 	for _, c := range s.clients {
 		c.Close()
 	}
@@ -145,11 +144,26 @@ func (s *session) step(action, daemon string, a args) any {
 	elapsed := float64(time.Since(start)) / float64(time.Millisecond)
 	var ne notExpressible
 	var we *weft.Error
+	var ce *weft.CallError
+	var pe *weft.ParallelCallError
 	switch {
 	case err == nil:
 		return args{"status": "ok", "value": value, "elapsed_ms": elapsed}
 	case errors.As(err, &ne):
 		return args{"status": "na", "reason": ne.Error()}
+	case errors.As(err, &pe):
+		failures := args{}
+		for i, f := range pe.Failures {
+			failures[fmt.Sprint(i)] = string(f.Reason)
+		}
+		first := pe.Failures[pe.Indexes()[0]]
+		return args{"status": "error", "elapsed_ms": elapsed, "error": args{
+			"code": "ABORTED", "reason": string(first.Reason), "message": pe.Error(), "metadata": args{}, "failures": failures,
+		}}
+	case errors.As(err, &ce):
+		return args{"status": "error", "elapsed_ms": elapsed, "error": args{
+			"code": codeName(ce.Code.String()), "reason": string(ce.Reason), "message": ce.Message, "metadata": orEmpty(ce.Metadata),
+		}}
 	case errors.As(err, &we):
 		return args{"status": "error", "elapsed_ms": elapsed, "error": args{
 			"code": codeName(we.Code.String()), "reason": string(we.Reason), "message": we.Message, "metadata": orEmpty(we.Metadata),
@@ -206,6 +220,12 @@ func (s *session) perform(action string, c *weft.Client, a args) (any, error) {
 		s.watches[str(a, "watch")].stop()
 		delete(s.watches, str(a, "watch"))
 		return nil, nil
+	}
+	if v, err, ok := s.performStats(action, c, a); ok {
+		return v, err
+	}
+	if v, err, ok := s.performCalls(action, c, a); ok {
+		return v, err
 	}
 	return nil, notExpressible("the Go runner has no step '" + action + "'")
 }

@@ -97,7 +97,7 @@ class Handlers:
         self.seen: Dict[str, Dict[str, Any]] = {}
         self.lock = threading.Lock()
 
-    def function(self, server: str, name: str, behaviour: dict) -> Callable[..., Any]:
+    def function(self, client: weft.Client, server: str, name: str, behaviour: dict) -> Callable[..., Any]:
         key = f"{server}.{name}"
         self.seen[key] = {"invocations": 0, "cancelled": 0, "args": None}
 
@@ -106,11 +106,12 @@ class Handlers:
             with self.lock:
                 self.seen[key]["invocations"] += 1
                 self.seen[key]["args"] = wire
-            return self.perform(key, behaviour, wire)
+            return self.perform(client, key, behaviour, wire)
 
         return handler
 
-    def perform(self, key: str, b: dict, wire: Any) -> Any:
+    def perform(self, client: weft.Client, key: str, b: dict, wire: Any) -> Any:
+        """Runs a behaviour; a nested call goes through the serving client, so weftd knows its parent."""
         if "return" in b:
             return b["return"]
         if b.get("echo"):
@@ -129,7 +130,6 @@ class Handlers:
             return "cancelled" if ctx.cancelled else "not cancelled"
         if "call" in b:
             c = b["call"]
-            client = self.session.clients[c.get("daemon", self.session.default)]
             try:
                 return {"value": call(client, c["target"], c["function"], c.get("args"), c.get("timeout_ms"))}
             except weft.CallError as e:
@@ -291,7 +291,7 @@ class Session:
                            allowed_hosts=policy.get("allowed_hosts", ()), allowed_daemons=policy.get("allowed_daemons", ()))
         name = a.get("as", a["endpoint"])
         for fn, behaviour in a["functions"].items():
-            ep.function(fn)(self.handlers.function(name, fn, behaviour))
+            ep.function(fn)(self.handlers.function(client, name, fn, behaviour))
         self.servers[name] = client.serve(ep)
 
     def do_close_server(self, client: weft.Client, a: dict) -> Any:

@@ -26,7 +26,8 @@ final class Behaviours {
     return new HashMap<>(seen.get(key));
   }
 
-  Handler handler(String key, Map<?, ?> behaviour) {
+  /** A handler running {@code behaviour}; a nested call goes through the serving client, so weftd knows its parent. */
+  Handler handler(Weft serving, String key, Map<?, ?> behaviour) {
     Map<String, Object> record = new HashMap<>(Map.of("invocations", 0, "cancelled", 0));
     record.put("args", null);
     seen.put(key, record);
@@ -35,11 +36,12 @@ final class Behaviours {
         record.put("invocations", (Integer) record.get("invocations") + 1);
         record.put("args", args);
       }
-      return perform(ctx, record, behaviour, args);
+      return perform(serving, ctx, record, behaviour, args);
     };
   }
 
-  private Object perform(CallContext ctx, Map<String, Object> record, Map<?, ?> b, Object args) throws Exception {
+  private Object perform(Weft w, CallContext ctx, Map<String, Object> record, Map<?, ?> b, Object args)
+      throws Exception {
     if (b.containsKey("return")) {
       return b.get("return");
     }
@@ -66,7 +68,6 @@ final class Behaviours {
       return was ? "cancelled" : "not cancelled";
     }
     if (b.get("call") instanceof Map<?, ?> c) {
-      Weft w = session.clients.get(c.get("daemon") == null ? session.defaultDaemon : (String) c.get("daemon"));
       Map<String, Object> out = new LinkedHashMap<>();
       try {
         out.put("value", session.call(w, (String) c.get("target"), (String) c.get("function"), c.get("args"),

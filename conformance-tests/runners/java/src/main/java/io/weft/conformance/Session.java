@@ -320,7 +320,7 @@ final class Session implements AutoCloseable {
     String name = str(a, "as", str(a, "endpoint"));
     Map<String, Handler> handlers = new LinkedHashMap<>();
     ((Map<?, ?>) a.get("functions")).forEach((fn, b) ->
-        handlers.put((String) fn, behaviours.handler(name + "." + fn, (Map<?, ?>) b)));
+        handlers.put((String) fn, behaviours.handler(w, name + "." + fn, (Map<?, ?>) b)));
     EndpointPolicy.Builder policy = EndpointPolicy.newBuilder();
     if (a.get("policy") instanceof Map<?, ?> p) {
       if (p.get("allowed_clients") != null) {
