@@ -252,7 +252,7 @@ def judge(step: dict, result: dict) -> Optional[str]:
 
 
 def run_step(runner: RunnerProcess, step: dict, daemons: Dict[str, Weftd], default: str,
-             watches: List[str], poll_ms: int) -> Tuple[str, str]:
+             watches: Dict[str, int], poll_ms: int) -> Tuple[str, str]:
     """Runs one step (polling observations until they match); returns (status, detail)."""
     action = action_of(step)
     args = step[action] or {}
@@ -275,14 +275,14 @@ def run_step(runner: RunnerProcess, step: dict, daemons: Dict[str, Weftd], defau
         if not poll or time.monotonic() > deadline:
             return "fail", f"{action}: {problem}"
         time.sleep(POLL_INTERVAL_S)
-    if action == "watch" and status == "ok":
-        watches.append(args.get("as", ""))
-        # A watch counts once weftd has registered it (its queue watch.N exists): events published
-        # after this step are then certain to reach it.
+    if action in ("watch", "close_watch") and status == "ok":
+        # A watch counts once weftd lists it (its queue watch.N), and a closed one once it is gone:
+        # events published after the step are then certain to reach exactly the open watches.
+        watches[daemon.name] = watches.get(daemon.name, 0) + (1 if action == "watch" else -1)
         end = time.monotonic() + 10.0
-        while watcher_count(daemon) < sum(1 for _ in watches):
+        while watcher_count(daemon) != watches[daemon.name]:
             if time.monotonic() > end:
-                return "fail", "watch: weftd never listed the watcher in AdminService/Queues"
+                return "fail", f"{action}: weftd lists {watcher_count(daemon)} watchers, {watches[daemon.name]} are open"
             time.sleep(POLL_INTERVAL_S)
     return "pass", ""
 
@@ -294,7 +294,7 @@ def run_scenario(runner: RunnerProcess, s: Scenario, daemons: Dict[str, Weftd], 
     if begun.get("status") != "ok":
         return Outcome("fail", f"begin: {begun}")
     outcome = Outcome("pass")
-    watches: List[str] = []
+    watches: Dict[str, int] = {}  # open watches per daemon
     for i, step in enumerate(s.steps):
         status, detail = run_step(runner, step, daemons, default, watches, poll_ms)
         if status != "pass":

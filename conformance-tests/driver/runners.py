@@ -18,7 +18,7 @@ import os
 import queue
 import subprocess
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 REPLY_TIMEOUT_S = 60.0
 

@@ -24,14 +24,6 @@ UNSUPPORTED = {
 }
 
 
-class Failure(Exception):
-    """A step failed with an error the scenario may expect."""
-
-    def __init__(self, error: dict) -> None:
-        super().__init__(error)
-        self.error = error
-
-
 def error_of(e: BaseException) -> dict:
     if isinstance(e, weft.InParallelError):
         return {
@@ -92,8 +84,7 @@ def view_filter(args: dict, with_states: bool) -> dict:
 class Handlers:
     """Handler behaviours described as data (README, "serve"), with what each function saw."""
 
-    def __init__(self, session: "Session") -> None:
-        self.session = session
+    def __init__(self) -> None:
         self.seen: Dict[str, Dict[str, Any]] = {}
         self.lock = threading.Lock()
 
@@ -171,7 +162,7 @@ class Session:
         self.watches: Dict[str, weft.Monitor] = {}
         self.servers: Dict[str, Any] = {}
         self.futures: Dict[str, Future] = {}
-        self.handlers = Handlers(self)
+        self.handlers = Handlers()
 
     def close(self) -> None:
         for w in self.watches.values():
