@@ -82,6 +82,7 @@ func TestBadOptions(t *testing.T) {
 		"negative wait":         weft.WithWaitOnClose(-1),
 		"backoff max < initial": weft.WithReconnectBackoff(2, 1),
 		"zero call timeout":     weft.WithCallTimeout(0),
+		"zero channel buffer":   weft.WithChannelBuffer(0),
 		"nil logger":            weft.WithLogger(nil),
 		"nil conn":              weft.WithConn(nil),
 	}

@@ -1,7 +1,7 @@
 // Package weft is the Go SDK of Weft: it publishes context objects and statistics (Stats) to
 // the local weftd without ever blocking or failing the application, reads the daemon's
-// collated views back, and serves and calls functions through weftd (Serve, Call, CallAsync,
-// Select, InParallel).
+// collated views back, serves and calls functions through weftd (Serve, Call, CallAsync,
+// Select, InParallel), and carries channels (OpenReceiver, Sender).
 //
 //	client, err := weft.Connect(ctx)              // WEFT_ADDR, else the local sockets, else 127.0.0.1:7311
 //	if err != nil { ... }                         // only for bad options or a malformed address
@@ -44,6 +44,7 @@ type Client struct {
 	views     weftv1.ViewServiceClient
 	calls     weftv1.CallServiceClient
 	callSlots callSlots
+	chans     *channels
 	stats     *Stats
 	serversMu sync.Mutex // guards stats, servers and closed
 	servers   map[*Server]struct{}
@@ -99,6 +100,7 @@ func Connect(ctx context.Context, opts ...Option) (*Client, error) {
 	c.calls = weftv1.NewCallServiceClient(c.conn)
 	c.callSlots = make(callSlots, cfg.maxCallsInFlight)
 	c.servers = map[*Server]struct{}{}
+	c.chans = newChannels(c)
 	c.pub.start()
 	return c, nil
 }
@@ -159,9 +161,11 @@ func (c *Client) Address() string { return c.target }
 // ClientID is the name this client publishes under (weftd reports its streams by it).
 func (c *Client) ClientID() string { return c.clientID }
 
-// Close closes the servers, stops the background publisher and statistics, and closes the
-// connection (unless it came from WithConn). With WithWaitOnClose it first flushes events and
-// statistics for at most that long each; otherwise what was not delivered yet is abandoned.
+// Close closes the servers and the channel stream (weftd closes its receivers, failing their
+// senders, and ends the channels its senders did not close: abrupt), stops the background
+// publisher and statistics, and closes the connection (unless it came from WithConn). With
+// WithWaitOnClose it first flushes events and statistics for at most that long each;
+// otherwise what was not delivered yet is abandoned.
 // Publishing and recording afterwards only count drops. Idempotent; the error is the
 // connection's.
 func (c *Client) Close() error {
@@ -176,6 +180,7 @@ func (c *Client) Close() error {
 		for _, s := range servers {
 			_ = s.Close()
 		}
+		c.chans.shutdown()
 		c.serversMu.Lock()
 		stats := c.stats
 		c.serversMu.Unlock()

@@ -63,8 +63,10 @@ const (
 	// ErrFlushIncomplete: weftd answered a flush, but not everything reached every sink
 	// within its own time limit (or it began shutting down first).
 	ErrFlushIncomplete Reason = "FLUSH_INCOMPLETE"
-	// ErrClosed: the client was closed.
+	// ErrClosed: the client was closed (or the Receiver or Sender used).
 	ErrClosed Reason = "CLOSED"
+	// ErrChannelEnded: a sender ended its side of a channel (see ChannelEndedError).
+	ErrChannelEnded Reason = "END_OF_CHANNEL"
 )
 
 // errorDomain is the google.rpc.ErrorInfo domain of weftd's errors.

@@ -28,10 +28,15 @@ var (
 )
 
 // TestMain stops the shared weftd (started on first use) after the tests. Re-executed with
-// envServeChild set, the test binary is instead a separate serving process (serveChild).
+// envServeChild or envReceiveChild set, the test binary is instead a separate serving
+// (serveChild) or receiving (receiveChild) process.
 func TestMain(m *testing.M) {
 	if os.Getenv(envServeChild) != "" {
 		serveChild()
+		return
+	}
+	if os.Getenv(envReceiveChild) != "" {
+		receiveChild()
 		return
 	}
 	code := m.Run()

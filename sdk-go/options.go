@@ -27,6 +27,7 @@ type config struct {
 	statsInterval    time.Duration
 	statsQueueCap    int
 	maxCallsInFlight int
+	channelBuffer    int
 	logger           *slog.Logger
 	getenv           func(string) string
 	exists           func(string) bool
@@ -50,6 +51,7 @@ func defaultConfig() config {
 		statsInterval:    100 * time.Millisecond,
 		statsQueueCap:    10_000,
 		maxCallsInFlight: 1024,
+		channelBuffer:    1024,
 		getenv:           os.Getenv,
 		exists:           fileExists,
 	}
@@ -188,6 +190,16 @@ func WithMaxCallsInFlight(calls int) Option {
 	return func(c *config) error {
 		c.maxCallsInFlight = calls
 		return positive("WithMaxCallsInFlight", calls)
+	}
+}
+
+// WithChannelBuffer bounds the messages and ends this client's receivers hold, together, not
+// yet received (default 1,024). While it is full the client takes nothing more from weftd, whose
+// bounded queue for the client then fills: its senders are told (Sender.Undelivered).
+func WithChannelBuffer(items int) Option {
+	return func(c *config) error {
+		c.channelBuffer = items
+		return positive("WithChannelBuffer", items)
 	}
 }
 

@@ -22,12 +22,16 @@ Prints, in one run:
         grpcio unary calls in the same run: ``AdminService/Info`` (the baseline: one local gRPC
         round trip to weftd) and ``CallService/Call`` with the generated stub (the same call
         without the SDK's caller side).
+  channels  messages/s from a ``Sender`` to a ``Receiver`` of another client in the same process
+        (drained by a thread, until the end-of-channel), beside the baseline: two raw grpcio
+        ``CallService/Channel`` streams doing the same with requests built before the clock
+        starts; rounds alternate. Undelivered messages (QUEUE_FULL) are printed, not hidden.
   stats ops/s of ``Counter.increment()``, ``Namespace.add(key)`` and ``Namespace.put(...)`` on
         the application's thread (weftd connected; the put figure is timed in chunks that fit
         the op queue, flushed between chunks), beside a ``with lock: d[key] += 1`` baseline; and
         the end-to-end rate of ``put``s until ``flush()`` reports weftd applied them.
 
-    bench/run --part calls,stats     # only some parts
+    bench/run --part calls,stats     # only some parts (publish, calls, channels, stats)
 """
 
 from __future__ import annotations
@@ -241,6 +245,98 @@ def bench_calls(address: str, calls: int) -> dict:
     return out
 
 
+def bench_channels_sdk(address: str, n: int) -> dict:
+    import threading
+
+    receiving, sending = weft.Client(address), weft.Client(address)
+    receiver = receiving.open_receiver()
+    got = [0]
+
+    def drain() -> None:
+        for _ in receiver:
+            got[0] += 1
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    sender = sending.sender(receiver.handle)
+    t0 = time.perf_counter()
+    for i in range(n):
+        sender.send({"i": i, "name": "row"})
+    sender.close()
+    sent_s = time.perf_counter() - t0
+    reader.join(120)
+    elapsed = time.perf_counter() - t0
+    undelivered = sender.undelivered
+    receiving.close()
+    sending.close()
+    return {"rate": got[0] / elapsed, "send_rate": n / sent_s, "received": got[0], "undelivered": undelivered}
+
+
+def bench_channels_raw(address: str, n: int) -> dict:
+    import queue
+    import threading
+
+    with grpc.insecure_channel(address) as channel:
+        stream = channel.stream_stream(
+            "/weft.v1.CallService/Channel",
+            request_serializer=call_service_pb2.ChannelRequest.SerializeToString,
+            response_deserializer=call_service_pb2.ChannelResponse.FromString,
+        )
+        opens: "queue.SimpleQueue" = queue.SimpleQueue()
+        opens.put(call_service_pb2.ChannelRequest(open=call_service_pb2.OpenReceiver(ref=1)))
+
+        def receiver_requests():
+            while True:
+                r = opens.get()
+                if r is None:
+                    return
+                yield r
+
+        receiving = stream(receiver_requests(), metadata=(("weft-client-id", "raw-rx"),))
+        handle = next(receiving).opened.handle
+        got, undelivered = [0], [0]
+
+        def drain() -> None:
+            for r in receiving:
+                if r.WhichOneof("msg") == "end":
+                    return
+                got[0] += 1
+
+        requests = [
+            call_service_pb2.ChannelRequest(send=call_service_pb2.ChannelSend(
+                handle=handle, seq=i + 1, value=struct_pb2.Value(struct_value=struct_pb2.Struct(fields={
+                    "i": struct_pb2.Value(number_value=i), "name": struct_pb2.Value(string_value="row")}))))
+            for i in range(n)
+        ] + [call_service_pb2.ChannelRequest(close=call_service_pb2.CloseChannel(handle=handle))]
+        reader = threading.Thread(target=drain)
+        reader.start()
+        done = threading.Event()
+
+        def sender_requests():
+            yield from requests
+            done.wait()  # the sending stream stays open until the receiver saw the end
+
+        t0 = time.perf_counter()
+        sending = stream(sender_requests(), metadata=(("weft-client-id", "raw-tx"),))
+
+        def failures() -> None:
+            try:
+                for r in sending:
+                    if r.WhichOneof("msg") == "failed":
+                        undelivered[0] += max(1, r.failed.count)
+            except grpc.RpcError:
+                pass  # cancelled at the end of the round
+
+        threading.Thread(target=failures, daemon=True).start()
+        reader.join(120)
+        elapsed = time.perf_counter() - t0
+        done.set()
+        opens.put(None)
+        sending.cancel()
+        receiving.cancel()
+    return {"rate": got[0] / elapsed, "received": got[0], "undelivered": undelivered[0]}
+
+
 def bench_stats(address: str, ops: int) -> dict:
     client = weft.Client(address)
     ns = client.stats.namespace("bench")
@@ -306,14 +402,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run (figures not comparable)")
     parser.add_argument("--rounds", type=int, default=3, help="e2e rounds, each followed by a raw round (default 3)")
-    parser.add_argument("--part", default="publish,calls,stats", help="comma-separated: publish, calls, stats (default all)")
+    parser.add_argument("--part", default="publish,calls,channels,stats",
+                        help="comma-separated: publish, calls, channels, stats (default all)")
     args = parser.parse_args()
     parts = set(args.part.split(","))
-    unknown = parts - {"publish", "calls", "stats"}
+    unknown = parts - {"publish", "calls", "channels", "stats"}
     if unknown:
         parser.error(f"unknown parts: {sorted(unknown)}")
     samples, calls, objects = (20, 1000, 5_000) if args.quick else (200, 2000, 50_000)
     round_trips, stats_ops = (300, 100_000) if args.quick else (3000, 1_000_000)
+    channel_messages = 2_000 if args.quick else 20_000
 
     load_before = os.getloadavg()[0]
     daemon = Weftd().start()
@@ -321,6 +419,10 @@ def main() -> None:
     try:
         if "calls" in parts:
             c = bench_calls(daemon.address, round_trips)
+        channel_rounds = []
+        for _ in range(args.rounds if "channels" in parts else 0):
+            channel_rounds.append((bench_channels_sdk(daemon.address, channel_messages),
+                                   bench_channels_raw(daemon.address, channel_messages)))
         if "stats" in parts:
             st = bench_stats(daemon.address, stats_ops)
         if "publish" in parts:
@@ -342,6 +444,15 @@ def main() -> None:
         for label, (p50, p99) in c.items():
             print(f"  {label:9} p50 {p50 * 1e6:8.0f} us   p99 {p99 * 1e6:8.0f} us   ratio to raw Info p50 {p50 / base50:5.2f}"
                   f" p99 {p99 / base99:5.2f}")
+    if "channels" in parts:
+        print(f"channels: {args.rounds} rounds of {channel_messages} messages, sender and receiver in this process")
+        for n, (sdk, raw) in enumerate(channel_rounds, 1):
+            print(f"  round {n}: SDK {sdk['rate']:,.0f} messages/s received (send calls {sdk['send_rate']:,.0f}/s;"
+                  f" received {sdk['received']}, undelivered {sdk['undelivered']}); raw grpcio {raw['rate']:,.0f}/s"
+                  f" (received {raw['received']}, undelivered {raw['undelivered']}); SDK/raw {sdk['rate'] / raw['rate']:.2f}")
+        sdk_median = statistics.median(sdk["rate"] for sdk, _ in channel_rounds)
+        raw_median = statistics.median(raw["rate"] for _, raw in channel_rounds)
+        print(f"  median SDK {sdk_median:,.0f} messages/s, raw {raw_median:,.0f}/s, SDK/raw {sdk_median / raw_median:.2f}")
     if "stats" in parts:
         print(f"stats: {stats_ops} ops per figure (put: {stats_ops // 10})")
         print(f"  Counter.increment()        {st['increment']:12,.0f} ops/s   ratio to baseline {st['increment'] / st['baseline']:.2f}")

@@ -87,3 +87,15 @@ def test_the_field_name_cache_is_bounded_and_stays_correct():
         for number in (0, -1.5, 2**53):
             encoded = _wire.encode_event(prefix, types_pb2.EVENT_KIND_UPDATE, 2, 3, {name: number}, None, None, None, 0)
             assert types_pb2.ContextEvent.FromString(encoded).fields[name] == number
+
+
+def test_a_channel_send_matches_the_generated_message():
+    from weft._gen.weft.v1 import call_service_pb2
+
+    for seq, v in enumerate(VALUES, 1):
+        for handle in ("d/x", "daemon-ü.example/" + "n" * 64):
+            encoded = _wire.encode_channel_send(handle, _wire.encode_value(v), seq * 1000)
+            decoded = call_service_pb2.ChannelRequest.FromString(encoded)
+            assert decoded.WhichOneof("msg") == "send"
+            assert (decoded.send.handle, decoded.send.seq) == (handle, seq * 1000)
+            assert _values.from_value(decoded.send.value) == v or v == -0.0, v

@@ -29,6 +29,16 @@ Statistics (``weft.stats``) and calls::
     with weft.serve(inventory):                          # handlers run on background threads
         n = weft.call("inventory", "count", "apple", timeout=2.0)
 
+Channels (Mitogen's Receiver/Sender)::
+
+    with weft.open_receiver() as results:                # results.handle: pass it anywhere
+        weft.call_async("workers", "scan", reply_to=results.handle)
+        for value, sender in results:                    # stops at the first end-of-channel
+            print(value)
+
+    with weft.sender(reply_to) as out:                   # in the worker
+        out.send({"row": 1})                             # the end-of-channel on leaving
+
 Publishing and statistics never block and never raise because weftd is absent or slow; see the
 README.
 """
@@ -40,6 +50,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence
 
 from . import stats
 from ._calls import CallContext, CallError, Endpoint, InParallelError, Select, Server, current_call
+from ._channels import ChannelEnded, ChannelMessage, Receiver, Sender
 from ._client import Client, configure, default_client
 from ._context import Context, ContextLog, push
 from ._errors import WeftError
@@ -169,9 +180,46 @@ def serve(*endpoints: Endpoint, threads: int = 8, queue_size: int = 1024) -> Ser
     return default_client().serve(*endpoints, threads=threads, queue_size=queue_size)
 
 
+# ---------------------------------------------------------------------- channels
+
+
+def open_receiver() -> Receiver:
+    """Opens a channel receiver on the default client (Mitogen's Receiver) and returns it once
+    weftd gave it a handle, ``"daemon/name"``: a plain str any client on any linked daemon can
+    send to with :func:`sender` (pass it as a call argument). Raises ``WeftError``
+    ``QUEUE_FULL`` when weftd has ``channel.max-receivers`` open, ``DEADLINE_EXCEEDED`` when it
+    did not answer within the client's ``call_timeout``. See :class:`Receiver`.
+
+    Example::
+
+        with weft.open_receiver() as results:
+            weft.call("workers", "scan", reply_to=results.handle, timeout=60)
+            rows = [value for value, sender in results]
+    """
+    return default_client().open_receiver()
+
+
+def sender(handle: str) -> Sender:
+    """A sender (Mitogen's Sender) on the default client to the receiver ``handle``, on this
+    daemon or a peer. Nothing is sent until :meth:`Sender.send`. See :class:`Sender`.
+
+    Example::
+
+        with weft.sender(reply_to) as out:
+            out.send({"row": 1})
+    """
+    return default_client().sender(handle)
+
+
 __all__ = [
     "CallContext",
     "CallError",
+    "ChannelEnded",
+    "ChannelMessage",
+    "Receiver",
+    "Sender",
+    "open_receiver",
+    "sender",
     "Client",
     "Endpoint",
     "InParallelError",

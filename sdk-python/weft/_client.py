@@ -18,6 +18,7 @@ from ._gen.weft.v1 import view_service_pb2, view_service_pb2_grpc
 from ._model import Message, Object
 from ._monitor import Monitor
 from ._calls import Caller, Endpoint, Server
+from ._channels import Channels, Receiver, Sender
 from ._publisher import Event, Publisher
 from ._stats import Stats
 
@@ -66,7 +67,8 @@ class Client:
     :param reconnect_backoff: (initial, max) seconds between reconnect attempts, doubling
     :param call_timeout: deadline in seconds of ``get_object``, each ``list_objects`` page, and
         of calls (``call``, ``call_async``, ``in_parallel``) made without a ``timeout``; also how
-        long ``serve`` waits for weftd to accept a registration
+        long ``serve`` waits for weftd to accept a registration, ``open_receiver`` for a handle,
+        and a channel send for room on the stream
     :param stats_interval: seconds between two sends of statistics (0.1); increments between
         two sends cost one op
     :param stats_queue_size: structural statistics ops (put, append, remove, derive) queued at
@@ -111,6 +113,7 @@ class Client:
         self._stats_options = (stats_interval, stats_queue_size, stats_max_cells, (initial, maximum))
         self._stats: Optional[Stats] = None
         self._caller: Optional[Caller] = None
+        self._channels: Optional[Channels] = None
         self._servers: "set[Server]" = set()
         self._lazy_lock = threading.Lock()
         self._channel = grpc.insecure_channel(
@@ -175,11 +178,13 @@ class Client:
         if wait:
             self.flush(wait)
         with self._lazy_lock:
-            stats, servers = self._stats, list(self._servers)
+            stats, servers, channels = self._stats, list(self._servers), self._channels
         if stats is not None:
             stats.close(wait or 0.0)
         for server in servers:
             server.close()
+        if channels is not None:
+            channels.shutdown()
         self._publisher.close()
         self._channel.close()
         _live_clients.discard(self)
@@ -246,6 +251,28 @@ class Client:
             self._servers.add(server)
         server.wait_registered(self.call_timeout)
         return server
+
+    # ------------------------------------------------------------------ channels
+
+    @property
+    def _channel_streams(self) -> Channels:
+        channels = self._channels
+        if channels is None:
+            with self._lazy_lock:
+                if self._channels is None:
+                    self._channels = Channels(self._channel, self.client_id, self.call_timeout)
+                    if self._closed:
+                        self._channels.shutdown()
+                channels = self._channels
+        return channels
+
+    def open_receiver(self) -> Receiver:
+        """Opens a receiver: see :func:`weft.open_receiver`."""
+        return self._channel_streams.open()
+
+    def sender(self, handle: str) -> Sender:
+        """A sender to the receiver ``handle``: see :func:`weft.sender`."""
+        return self._channel_streams.sender(handle)
 
     def _forget_server(self, server: Server) -> None:
         with self._lazy_lock:

@@ -180,3 +180,9 @@ def encode_request(client_id: Optional[str], batch_seq: int, events: Iterable[by
     if flush_token:
         parts.append(b"\x20" + varint(flush_token))  # flush_token = 4
     return b"".join(parts)
+
+
+def encode_channel_send(handle: str, value: bytes, seq: int) -> bytes:
+    """A ``weft.v1.ChannelRequest`` carrying a ``send``; ``value`` is an encoded ``Value``."""
+    send = _string(b"\x0a", handle) + _len_delimited(b"\x12", value) + b"\x18" + varint(seq)
+    return _len_delimited(b"\x12", send)  # send = 2

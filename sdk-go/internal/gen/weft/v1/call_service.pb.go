@@ -1378,11 +1378,13 @@ func (x *ChannelSend) GetSeq() uint64 {
 	return 0
 }
 
-// CloseChannel closes `handle`: the receiver of `handle` closes it (its senders get `failed`);
-// a sender ends its side of the channel (the receiver gets `end`).
+// CloseChannel closes `handle`: with `sender`, this stream ends its sending side of the channel
+// (the receiver gets `end`), even when it also holds the receiver; without it, the stream closes the
+// receiver it holds (its senders get `failed`), or ends its sending side when it holds none.
 type CloseChannel struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Handle        string                 `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	Sender        bool                   `protobuf:"varint,2,opt,name=sender,proto3" json:"sender,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1422,6 +1424,13 @@ func (x *CloseChannel) GetHandle() string {
 		return x.Handle
 	}
 	return ""
+}
+
+func (x *CloseChannel) GetSender() bool {
+	if x != nil {
+		return x.Sender
+	}
+	return false
 }
 
 type ChannelResponse struct {
@@ -2032,9 +2041,10 @@ const file_weft_v1_call_service_proto_rawDesc = "" +
 	"\vChannelSend\x12\x16\n" +
 	"\x06handle\x18\x01 \x01(\tR\x06handle\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"&\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\">\n" +
 	"\fCloseChannel\x12\x16\n" +
-	"\x06handle\x18\x01 \x01(\tR\x06handle\"\xdb\x01\n" +
+	"\x06handle\x18\x01 \x01(\tR\x06handle\x12\x16\n" +
+	"\x06sender\x18\x02 \x01(\bR\x06sender\"\xdb\x01\n" +
 	"\x0fChannelResponse\x121\n" +
 	"\x06opened\x18\x01 \x01(\v2\x17.weft.v1.ReceiverOpenedH\x00R\x06opened\x123\n" +
 	"\amessage\x18\x02 \x01(\v2\x17.weft.v1.ChannelMessageH\x00R\amessage\x12'\n" +

@@ -84,13 +84,21 @@ final class Channels {
     return s;
   }
 
-  void send(String handle, com.google.protobuf.Value value) {
-    write(ChannelRequest.newBuilder().setSend(io.weft.api.v1.ChannelSend.newBuilder().setHandle(handle)
+  /** Sends; returns the stream it went out on (see {@link #brokeSince}). */
+  Object send(String handle, com.google.protobuf.Value value) {
+    return write(ChannelRequest.newBuilder().setSend(io.weft.api.v1.ChannelSend.newBuilder().setHandle(handle)
         .setValue(value).setSeq(seqs.incrementAndGet())).build());
   }
 
-  void close(String handle) {
-    write(ChannelRequest.newBuilder().setClose(CloseChannel.newBuilder().setHandle(handle)).build());
+  /** True when {@code stream} (as {@link #send} returned it) has ended: weftd ended its channels then. */
+  boolean brokeSince(Object stream) {
+    return ((Stream) stream).done;
+  }
+
+  /** Closes a receiver this client holds, or ({@code asSender}) ends a sender's side of a channel. */
+  void close(String handle, boolean asSender) {
+    write(ChannelRequest.newBuilder().setClose(CloseChannel.newBuilder().setHandle(handle).setSender(asSender))
+        .build());
   }
 
   void forget(Receiver r) {
@@ -128,7 +136,7 @@ final class Channels {
    * Writes on the stream, opening one if needed. Waits up to the timeout while the stream is not
    * ready (a sender outrunning weftd is slowed down, not buffered without bound).
    */
-  private void write(ChannelRequest req) {
+  private Stream write(ChannelRequest req) {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (this) {
       if (closed) {
@@ -153,6 +161,7 @@ final class Channels {
         }
       }
       s.call.onNext(req);
+      return s;
     }
   }
 

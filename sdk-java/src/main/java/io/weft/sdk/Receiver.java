@@ -139,7 +139,7 @@ public final class Receiver implements AutoCloseable, Iterable<Receiver.Message>
     channels.taken(dropped);
     queue.add(new Broken(why));
     try {
-      channels.close(handle);
+      channels.close(handle, false);
     } catch (WeftException e) {
       // The stream is gone or closed: weftd closed the receiver with it.
     }

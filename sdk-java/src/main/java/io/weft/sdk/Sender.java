@@ -25,6 +25,8 @@ public final class Sender implements AutoCloseable {
   private final AtomicLong undelivered = new AtomicLong();
   private volatile WeftException failure;
   private volatile boolean closed;
+  /** The stream of the last send: when it ended, weftd ended this side of the channel (abrupt). */
+  private volatile Object sentOn;
 
   Sender(String handle, Channels channels) {
     this.handle = handle;
@@ -49,7 +51,7 @@ public final class Sender implements AutoCloseable {
       throw new WeftException("CANCELLED", io.grpc.Status.CANCELLED.withDescription("sender to " + handle
           + " is closed"), java.util.Map.of(), null);
     }
-    channels.send(handle, Values.toValue(value));
+    sentOn = channels.send(handle, Values.toValue(value));
   }
 
   /** Messages weftd could not deliver (QUEUE_FULL) so far. */
@@ -70,9 +72,10 @@ public final class Sender implements AutoCloseable {
     }
     closed = true;
     channels.forget(this);
-    if (failure == null) {
+    Object last = sentOn;
+    if (failure == null && (last == null || !channels.brokeSince(last))) {
       try {
-        channels.close(handle);
+        channels.close(handle, true);
       } catch (WeftException e) {
         // The stream is gone or the client closed: weftd ended the channel with it (abrupt).
       }

@@ -45,6 +45,8 @@ public final class Server implements AutoCloseable {
   private final CompletableFuture<Void> registered = new CompletableFuture<>();
   private final CompletableFuture<Throwable> ended = new CompletableFuture<>();
   private final StreamObserver<ServeRequest> requests;
+  /** Set under the {@code requests} lock when close() half-closed the stream: nothing may follow. */
+  private boolean closing;
 
   Server(ManagedChannel channel, String clientId, String endpoint, Map<String, Handler> handlers,
       EndpointPolicy policy, int threads, int queue) {
@@ -159,7 +161,8 @@ public final class Server implements AutoCloseable {
 
   private void answer(CallResult r) {
     synchronized (requests) {
-      if (!ended.isDone()) {
+      // After close(), weftd has failed these calls with TARGET_GONE already: nothing to answer.
+      if (!ended.isDone() && !closing) {
         requests.onNext(ServeRequest.newBuilder().setResult(r).build());
       }
     }
@@ -188,7 +191,8 @@ public final class Server implements AutoCloseable {
   @Override
   public void close() {
     synchronized (requests) {
-      if (!ended.isDone()) {
+      if (!ended.isDone() && !closing) {
+        closing = true;
         try {
           requests.onCompleted();
         } catch (IllegalStateException alreadyEnded) {

@@ -192,6 +192,27 @@ class CallsIT {
     }
   }
 
+  @Test
+  void shouldFailThePendingCallAndDropTheLateAnswerWhenTheServerClosesMidCall() throws Exception {
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicReference<Throwable> uncaught = new AtomicReference<>();
+    Server s = weft.serve("closing", Map.of("slow", (ctx, args) -> {
+      Thread.currentThread().setUncaughtExceptionHandler((t, e) -> uncaught.set(e));
+      entered.countDown();
+      release.await();
+      return "late";
+    }));
+    CompletableFuture<Object> f = weft.callAsync("closing", "slow", null, WAIT);
+    assertTrue(entered.await(10, TimeUnit.SECONDS));
+    s.close();
+    CompletionException e = assertThrows(CompletionException.class, f::join);
+    assertEquals("TARGET_GONE", assertInstanceOf(CallError.class, e.getCause()).reason());
+    release.countDown();
+    Poll.until(WAIT, () -> s.running() == 0, "the handler finished");
+    assertNull(uncaught.get(), "the late answer was dropped quietly");
+  }
+
   private static long daemonCallsPending() {
     return io.weft.api.v1.AdminServiceGrpc.newBlockingStub(daemon.channel())
         .inFlight(io.weft.api.v1.InFlightRequest.getDefaultInstance()).getCallsCount();

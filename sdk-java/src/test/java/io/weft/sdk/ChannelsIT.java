@@ -91,6 +91,22 @@ class ChannelsIT {
   }
 
   @Test
+  void shouldEndOnlyTheSendersSideWhenAClientClosesASenderToItsOwnReceiver() throws Exception {
+    try (Receiver r = weft.openReceiver()) {
+      try (Sender own = weft.sender(r.handle())) {
+        own.send("to myself");
+      }
+      assertEquals("to myself", r.receive(WAIT).value());
+      ChannelEndedException end = assertThrows(ChannelEndedException.class, () -> r.receive(WAIT));
+      assertEquals(daemon.daemonId() + "/it-receiver", end.sender());
+      try (Sender other = ChannelsIT.other.sender(r.handle())) {
+        other.send("still open");
+      }
+      assertEquals("still open", r.receive(WAIT).value());
+    }
+  }
+
+  @Test
   void shouldCarryAReceiversHandleAsACallArgument() {
     try (Server s = other.serve("producer", Map.of("produce", (ctx, args) -> {
       Map<?, ?> a = (Map<?, ?>) args;

@@ -76,8 +76,11 @@ public sealed interface CallOp {
     /** Sends a JSON value to the receiver {@code handle} (validated: {@code daemon/name}). */
     record ChannelSend(ChannelPort port, String handle, Value value, long seq) implements ChannelOp {}
 
-    /** Closes a receiver the port holds, or ends the port's side of a channel it sends on. */
-    record ChannelClose(ChannelPort port, String handle) implements ChannelOp {}
+    /**
+     * Ends the port's sending side of a channel ({@code asSender}, or when it holds no receiver of
+     * that handle), or closes the receiver it holds.
+     */
+    record ChannelClose(ChannelPort port, String handle, boolean asSender) implements ChannelOp {}
 
     /** The Channel stream ended. */
     record ChannelGone(ChannelPort port) implements ChannelOp {}

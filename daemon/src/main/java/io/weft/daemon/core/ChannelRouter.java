@@ -91,7 +91,7 @@ final class ChannelRouter {
         } else if (op instanceof CallOp.ChannelSend s) {
             send(port, s.handle(), s.value(), s.seq());
         } else if (op instanceof CallOp.ChannelClose c) {
-            close(port, c.handle());
+            close(port, c.handle(), c.asSender());
         } else if (op instanceof CallOp.ChannelGone) {
             portGone(port);
         }
@@ -161,8 +161,8 @@ final class ChannelRouter {
         track(port, handle);
     }
 
-    private void close(ChannelPort port, String handle) {
-        if (port.receivers.contains(handle)) {
+    private void close(ChannelPort port, String handle, boolean asSender) {
+        if (!asSender && port.receivers.contains(handle)) {
             closeReceiver(receivers.get(handle), "the receiver closed " + handle);
             return;
         }

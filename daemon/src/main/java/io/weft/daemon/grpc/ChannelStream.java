@@ -61,7 +61,7 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
                 String handle = req.getClose().getHandle();
                 if (!HANDLE.matcher(handle).matches()) {
                     failed(handle, 0, invalid("close.handle: " + describe(handle)), true);
-                } else if (!offer(new CallOp.ChannelClose(port, handle))) {
+                } else if (!offer(new CallOp.ChannelClose(port, handle, req.getClose().getSender()))) {
                     failed(handle, 0, queueFull("the close was not applied; close again"), false);
                 }
             }

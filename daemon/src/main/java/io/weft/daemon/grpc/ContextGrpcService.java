@@ -65,7 +65,7 @@ public final class ContextGrpcService extends ContextServiceGrpc.ContextServiceI
         }
         List<Violation> violations = new ArrayList<>();
         for (int i = 0; i < req.getEventsCount(); i++) {
-            Violation v = validator.check(req.getEvents(i), "events[" + i + "]");
+            Violation v = validator.check(req.getEvents(i), i);
             if (v != null) {
                 violations.add(v);
             }

@@ -75,7 +75,7 @@ final class PublishStream implements StreamObserver<PublishRequest> {
         List<EventRejection> bad = null;
         for (int i = 0; i < req.getEventsCount(); i++) {
             ContextEvent e = req.getEvents(i);
-            Violation v = validator.check(e, "events[" + i + "]");
+            Violation v = validator.check(e, i);
             if (v == null) {
                 valid.add(e);
             } else {
