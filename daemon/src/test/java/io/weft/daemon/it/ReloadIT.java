@@ -115,6 +115,25 @@ class ReloadIT {
         }
     }
 
+    @Test
+    void shouldFailThePeersPartOfTheReloadWhenWeftdStartedWithoutTls() throws Exception {
+        io.weft.daemon.testing.Certs certs = io.weft.daemon.testing.Certs.create();
+        certs.env("a");
+        Path conf = Files.writeString(dir.resolve("weftd.conf"), "log.level = info\n");
+        try (NotifyListener systemd = new NotifyListener(dir.resolve("notify.sock").toString(), text -> "");
+             WeftdProcess weftd = started(conf, systemd)) {
+            Files.writeString(conf, "tls.cert = " + certs.cert("a") + "\ntls.key = " + certs.key("a")
+                    + "\ntls.ca = " + certs.ca() + "\npeers = 127.0.0.1:9\n");
+            new ProcessBuilder("kill", "-HUP", Long.toString(weftd.pid())).start().waitFor();
+            Poll.until(WAIT, () -> weftd.output().contains("msg=reloaded"), "the reload line");
+            String line = weftd.output().lines().filter(l -> l.contains("msg=reloaded")).findFirst().orElseThrow();
+            assertTrue(line.contains("level=WARN"), line);
+            assertTrue(line.contains("need_restart=tls.cert,tls.key,tls.ca"), line);
+            assertTrue(line.contains("failed=\"peers: weftd started without tls.cert"), line);
+            assertTrue(peers(weftd).isEmpty(), "nothing was dialled");
+        }
+    }
+
     /** Sends SIGHUP and waits for the reload line that lists {@code applied}. */
     private static void hup(WeftdProcess weftd, String applied) throws Exception {
         new ProcessBuilder("kill", "-HUP", Long.toString(weftd.pid())).start().waitFor();
