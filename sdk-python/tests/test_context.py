@@ -6,6 +6,7 @@ import gc
 import logging
 import math
 
+import grpc
 import pytest
 
 import weft
@@ -338,6 +339,29 @@ def test_bad_constructor_arguments_raise_and_send_nothing(client):
     assert client.flush(10)
     assert client.get_object("g-1") is None
     assert list(client.list_objects(routing_keys=[key])) == []
+
+
+def test_header_names_and_values_checked_as_weftd_checks_them(client):
+    key = unique_key()
+    bad = [
+        {"env": "pr\u0007od"},
+        {"env": "x" * 4097},
+        {"env": "caf\u00e9" + "\u0085"},
+        {"env": "\ud800"},
+        {"e\tnv": "v"},
+        {"n" * 256: "v"},
+    ]
+    for headers in bad:
+        with pytest.raises(weft.WeftError) as err:
+            weft.Context(client=client, name=key, guid="hdr-bad", headers=headers)
+        assert err.value.reason == "INVALID_HEADER", headers
+        assert err.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    # The limits themselves are accepted, by the SDK and by weftd.
+    edge = {"env": "\u00e9" * 2048, "n" * 255: ""}
+    weft.Context(client=client, name=key, guid="hdr-edge", headers=edge).close()
+    assert client.flush(10)
+    assert client.get_object("hdr-edge").headers == edge
+    assert client.get_object("hdr-bad") is None
 
 
 def test_enums_and_tuples_are_json(client):

@@ -490,7 +490,14 @@ def push(
     return ctx.id
 
 
+# weftd's limits on a header (EventLimits): name 1 to 255 bytes, value at most 4,096 bytes.
+_MAX_HEADER_NAME_BYTES = 255
+_MAX_HEADER_VALUE_BYTES = 4096
+
+
 def _check_headers(headers: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """The headers, checked as weftd checks them (it would refuse the birth): str names of 1 to
+    255 bytes and str values of at most 4,096 bytes of UTF-8, neither with control characters."""
     if not headers:
         return {}
     if not isinstance(headers, Mapping):
@@ -498,7 +505,24 @@ def _check_headers(headers: Optional[Mapping[str, str]]) -> Dict[str, str]:
     for k, v in headers.items():
         if not isinstance(k, str) or not isinstance(v, str) or not k:
             raise invalid("INVALID_HEADER", f"a header must be a non-empty str name with a str value: {k!r}: {v!r}")
+        if not _header_text_ok(k, _MAX_HEADER_NAME_BYTES):
+            raise invalid(
+                "INVALID_HEADER", f"header name must be 1 to {_MAX_HEADER_NAME_BYTES} bytes without control characters: {k!r:.300}"
+            )
+        if not _header_text_ok(v, _MAX_HEADER_VALUE_BYTES):
+            raise invalid(
+                "INVALID_HEADER",
+                f"header {k!r}: the value must be at most {_MAX_HEADER_VALUE_BYTES} bytes without control characters: {v!r:.300}",
+            )
     return dict(headers)
+
+
+def _header_text_ok(text: str, max_bytes: int) -> bool:
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:  # a lone surrogate: not UTF-8
+        return False
+    return size <= max_bytes and not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text)
 
 
 def _check_ignore(ignore: Optional[Iterable[str]]) -> FrozenSet[str]:

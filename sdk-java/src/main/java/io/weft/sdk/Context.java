@@ -44,6 +44,9 @@ import java.util.UUID;
  */
 public final class Context implements AutoCloseable {
   static final int MAX_ID_BYTES = 128;
+  /** weftd's limits on a header (EventLimits): name 1 to 255 bytes, value at most 4,096. */
+  static final int MAX_HEADER_NAME_BYTES = 255;
+  static final int MAX_HEADER_VALUE_BYTES = 4096;
 
   private final EventSink sink;
   private final String id;
@@ -187,10 +190,15 @@ public final class Context implements AutoCloseable {
 
   /** weftd's rule for object (and client) ids: 1 to 128 bytes, no control characters. */
   static boolean isValidId(String id) {
-    return id != null
-        && !id.isEmpty()
-        && id.getBytes(StandardCharsets.UTF_8).length <= MAX_ID_BYTES
-        && id.chars().noneMatch(Character::isISOControl);
+    return id != null && !id.isEmpty() && utf8Length(id) <= MAX_ID_BYTES && !hasControl(id);
+  }
+
+  private static int utf8Length(String s) {
+    return s.getBytes(StandardCharsets.UTF_8).length;
+  }
+
+  private static boolean hasControl(String s) {
+    return s.chars().anyMatch(Character::isISOControl);
   }
 
   private ContextEvent.Builder event(EventKind kind) {
@@ -238,9 +246,14 @@ public final class Context implements AutoCloseable {
       return this;
     }
 
-    /** A header, for routing by header match; sent with the birth. */
+    /**
+     * A header, for routing by header match; sent with the birth. The name must be 1 to
+     * {@value Context#MAX_HEADER_NAME_BYTES} bytes and the value at most
+     * {@value Context#MAX_HEADER_VALUE_BYTES} bytes, neither with control characters (else
+     * {@link WeftException} INVALID_HEADER, as weftd would refuse the birth).
+     */
     public Builder header(String name, String value) {
-      headers.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+      headers.put(validateHeader(name, value), Objects.requireNonNull(value, "value"));
       return this;
     }
 
@@ -303,6 +316,24 @@ public final class Context implements AutoCloseable {
 
     private String id() {
       return guid != null ? guid : UUID.randomUUID().toString();
+    }
+
+    private static String validateHeader(String name, String value) {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(value, "value");
+      if (name.isEmpty() || utf8Length(name) > MAX_HEADER_NAME_BYTES || hasControl(name)) {
+        throw WeftException.invalid(
+            ErrorReason.ERROR_REASON_INVALID_HEADER,
+            "header name must be 1 to " + MAX_HEADER_NAME_BYTES
+                + " bytes without control characters: '" + name + "'");
+      }
+      if (utf8Length(value) > MAX_HEADER_VALUE_BYTES || hasControl(value)) {
+        throw WeftException.invalid(
+            ErrorReason.ERROR_REASON_INVALID_HEADER,
+            "header '" + name + "': the value must be at most " + MAX_HEADER_VALUE_BYTES
+                + " bytes without control characters");
+      }
+      return name;
     }
 
     private static String validateId(String id) {

@@ -207,4 +207,18 @@ class ContextTest {
         assertThrows(WeftException.class, () -> context("a b")).reason());
     assertTrue(sent.isEmpty());
   }
+
+  @Test
+  void shouldRefuseHeaderWhenNameOrValueBreaksWeftdsRule() {
+    Context.Builder b = context("app.hdr");
+    for (String[] bad : new String[][] {
+        {"env", "pr\u0007od"}, {"env", "x".repeat(4097)}, {"", "v"}, {"n".repeat(256), "v"}, {"e\tnv", "v"}}) {
+      WeftException e = assertThrows(WeftException.class, () -> b.header(bad[0], bad[1]));
+      assertEquals("INVALID_HEADER", e.reason());
+      assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.status().getCode());
+    }
+    b.header("env", "é".repeat(2048)).header("n".repeat(255), "").open();
+    assertEquals(1, sent.size(), "only the valid birth was sent");
+    assertEquals("é".repeat(2048), sent.get(0).getHeadersMap().get("env"));
+  }
 }
