@@ -12,6 +12,7 @@ import concurrent.futures
 import glob
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
+import bus
 import grpcurl
 from daemons import Weftd
 from matching import mismatch
@@ -34,15 +36,19 @@ RUNNER_ACTIONS = {
     "get", "list", "watch", "watch_next", "close_watch",
     "stats", "stats_flush", "stats_rejected", "stats_rejections", "stats_enabled",
     "serve", "close_server", "handler_seen", "call", "call_async", "cancel", "await", "in_parallel",
+    "open_receiver", "close_receiver", "receive", "sender", "send", "close_sender", "sender_failure",
 }
-# Steps the driver performs itself, as an operator would (raw RPCs with grpcurl).
-DRIVER_ACTIONS = {"snapshot", "set_enabled", "info", "routes", "kill_daemon"}
+# Steps the driver performs itself, as an operator would (raw RPCs with grpcurl, kill -9,
+# rabbitmqctl, an AMQP consumer of its own).
+DRIVER_ACTIONS = {"snapshot", "set_enabled", "info", "routes", "kill_daemon", "kill_process", "bus_messages",
+                  "broker_stop", "broker_start"}
 # Observations that may be repeated until they match (within_ms, default below).
 POLLABLE = {"get", "list", "stats_rejected", "stats_rejections", "stats_enabled", "handler_seen", "snapshot", "info",
-            "routes"}
+            "routes", "sender_failure", "bus_messages"}
 # Steps whose within_ms bounds the time the step took.
 TIMED = {"call", "await", "in_parallel", "flush", "stats_flush"}
-STEP_KEYS = {"expect", "error", "within_ms", "daemon", "note"}
+STEP_KEYS = {"expect", "error", "within_ms", "daemon", "process", "note"}
+BUS_SETUP_KEYS = {"format", "policy"}
 DEFAULT_POLL_MS = 10000
 # Under --mutate a poll cannot succeed (its expectation is impossible): give up sooner.
 MUTATE_POLL_MS = 1500
@@ -93,6 +99,8 @@ def validate(s: Scenario) -> None:
     for k in s.setup:
         if k not in {"daemons", "bus"}:
             raise ScenarioError(f"{where}: unknown setup key {k!r}")
+    if isinstance(s.setup.get("bus"), dict) and not set(s.setup["bus"]) <= BUS_SETUP_KEYS:
+        raise ScenarioError(f"{where}: setup.bus takes {sorted(BUS_SETUP_KEYS)}, not {sorted(s.setup['bus'])}")
     names = [d["name"] for d in s.setup.get("daemons", [{"name": "a"}])]
     for i, step in enumerate(s.steps):
         actions = [k for k in step if k not in STEP_KEYS]
@@ -105,6 +113,10 @@ def validate(s: Scenario) -> None:
             raise ScenarioError(f"{where}: step {i + 1}: expect and error exclude each other")
         if step.get("daemon", names[0]) not in names:
             raise ScenarioError(f"{where}: step {i + 1}: no daemon named {step['daemon']!r}")
+        if "process" in step and action in DRIVER_ACTIONS:
+            raise ScenarioError(f"{where}: step {i + 1}: `process` names who performs a runner step; {action} is the driver's")
+        if action in {"bus_messages", "broker_stop", "broker_start"} and not s.setup.get("bus"):
+            raise ScenarioError(f"{where}: step {i + 1}: {action} needs setup.bus")
     if not any("expect" in st or "error" in st for st in s.steps):
         raise ScenarioError(f"{where}: a scenario must expect something")
 
@@ -168,9 +180,38 @@ def action_of(step: dict) -> str:
 # ---------------------------------------------------------------- daemons
 
 
-def start_daemons(s: Scenario, launcher: str) -> Dict[str, Weftd]:
+@dataclass
+class Setup:
+    """What a job runs against: its daemons and, with setup.bus, the driver's tap on their exchange."""
+    daemons: Dict[str, Weftd]
+    tap: Optional[bus.Tap] = None
+
+    def cleanup(self) -> None:
+        for d in self.daemons.values():
+            d.cleanup()
+        if self.tap is not None:
+            self.tap.close()
+
+
+def bus_env(s: Scenario, tap: bus.Tap, daemon_dir: str) -> Dict[str, str]:
+    """weftd's bus settings for a scenario: the tap's fresh exchange, and setup.bus's format and policy."""
+    opts = s.setup["bus"] if isinstance(s.setup.get("bus"), dict) else {}
+    env = {"WEFT_BUS_URL": os.environ["WEFT_TEST_AMQP_URL"], "WEFT_BUS_EXCHANGE": tap.exchange}
+    if "format" in opts:
+        env["WEFT_BUS_FORMAT"] = opts["format"]
+    if "policy" in opts:
+        env["WEFT_BUS_POLICY"] = opts["policy"]
+        if opts["policy"] == "spool":
+            env["WEFT_SPOOL_DIR"] = os.path.join(daemon_dir, "spool")
+    return env
+
+
+def start_daemons(s: Scenario, launcher: str) -> Setup:
     started: Dict[str, Weftd] = {}
+    tap: Optional[bus.Tap] = None
     try:
+        if s.setup.get("bus"):
+            tap = bus.Tap(os.environ["WEFT_TEST_AMQP_URL"])
         for spec in s.setup.get("daemons", [{"name": "a"}]):
             env = dict(spec.get("env", {}))
             if spec.get("peer_listen"):
@@ -178,21 +219,22 @@ def start_daemons(s: Scenario, launcher: str) -> Dict[str, Weftd]:
             if spec.get("peers"):
                 env["WEFT_PEER_PLAINTEXT"] = "1"
                 env["WEFT_PEERS"] = ",".join(started[p].peer_listen or "" for p in spec["peers"])
-            if s.setup.get("bus"):
-                env["WEFT_BUS_URL"] = os.environ["WEFT_TEST_AMQP_URL"]
-            started[spec["name"]] = Weftd(launcher, spec["name"], env).start()
-        return started
+            d = Weftd(launcher, spec["name"], env)
+            if tap is not None:
+                d.extra_env.update(bus_env(s, tap, d.dir))
+            started[spec["name"]] = d.start()
+        return Setup(started, tap)
     except Exception:
-        for d in started.values():
-            d.cleanup()
+        Setup(started, tap).cleanup()
         raise
 
 
 # ---------------------------------------------------------------- steps
 
 
-def driver_step(action: str, args: dict, daemon: Weftd) -> dict:
-    """Steps the driver performs itself through raw RPCs (an operator's view of the daemon)."""
+def driver_step(action: str, args: dict, daemon: Weftd, job: "Job") -> dict:
+    """Steps the driver performs itself through raw RPCs (an operator's view of the daemon), kill -9,
+    rabbitmqctl and its own AMQP consumer."""
     if action == "snapshot":
         res, err = grpcurl.invoke(daemon.target, "weft.v1.StatsService/Snapshot", [{"namespaces": args.get("namespaces", [])}])
         if err:
@@ -215,6 +257,22 @@ def driver_step(action: str, args: dict, daemon: Weftd) -> dict:
         return {"status": "ok", "value": {"routes": best}}
     if action == "kill_daemon":
         daemon.kill9()
+        return {"status": "ok", "value": None}
+    if action == "kill_process":
+        job.process(args["process"]).kill()
+        return {"status": "ok", "value": None}
+    tap = job.setup.tap
+    assert tap is not None  # validate() checked setup.bus
+    if action == "bus_messages":
+        return {"status": "ok", "value": tap.read()}
+    if action == "broker_stop":
+        busy = subprocess.run(["pgrep", "-f", "BusBench"], capture_output=True, text=True).stdout.split()
+        if busy:  # the broker is shared: never pull it from under a running bus benchmark
+            return {"status": "broken", "detail": f"a bus benchmark is running (pgrep -f BusBench: {busy}); broker not stopped"}
+        tap.stop_broker()
+        return {"status": "ok", "value": None}
+    if action == "broker_start":
+        tap.start_broker()
         return {"status": "ok", "value": None}
     raise AssertionError(action)
 
@@ -251,19 +309,60 @@ def judge(step: dict, result: dict) -> Optional[str]:
     return None
 
 
-def run_step(runner: RunnerProcess, step: dict, daemons: Dict[str, Weftd], default: str,
-             watches: Dict[str, int], poll_ms: int) -> Tuple[str, str]:
+class Job:
+    """One scenario with one runner: the setup, the runner, the runner's auxiliary processes
+    (steps with `process: name`: another instance of the same runner, started at its first step,
+    which `kill_process` can kill -9 like any client process) and the handles receivers got."""
+
+    def __init__(self, runner: RunnerProcess, s: Scenario, setup: Setup) -> None:
+        self.runner = runner
+        self.scenario = s
+        self.setup = setup
+        self.processes: Dict[str, RunnerProcess] = {}
+        self.handles: Dict[str, str] = {}
+
+    def process(self, name: Optional[str]) -> RunnerProcess:
+        if name is None:
+            return self.runner
+        if name not in self.processes:
+            p = RunnerProcess(f"{self.runner.name}/{name}", self.runner.command,
+                              self.runner.log_path.replace(".log", f"-{name}.log"))
+            p.start()
+            begun = p.send({"cmd": "begin", "scenario": self.scenario.name,
+                            "daemons": [d.describe() for d in self.setup.daemons.values()]})
+            if begun.get("status") != "ok":
+                raise RunnerDied(f"process {name} did not begin: {begun}")
+            self.processes[name] = p
+        return self.processes[name]
+
+    def resolve(self, v: Any) -> Any:
+        """Replaces {"$handle": name} with the handle the receiver `name` was given."""
+        if isinstance(v, dict):
+            if len(v) == 1 and "$handle" in v:
+                return self.handles[v["$handle"]]
+            return {k: self.resolve(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [self.resolve(x) for x in v]
+        return v
+
+    def close(self) -> None:
+        for p in self.processes.values():
+            p.quit()
+
+
+def run_step(job: Job, step: dict, default: str, watches: Dict[str, int], poll_ms: int) -> Tuple[str, str]:
     """Runs one step (polling observations until they match); returns (status, detail)."""
     action = action_of(step)
-    args = step[action] or {}
-    daemon = daemons[step.get("daemon", default)]
+    args = job.resolve(step[action] or {})
+    daemon = job.setup.daemons[step.get("daemon", default)]
     poll = action in POLLABLE and ("expect" in step or "error" in step)
     deadline = time.monotonic() + step.get("within_ms", poll_ms) / 1000.0
     while True:
         if action in DRIVER_ACTIONS:
-            result = driver_step(action, args, daemon)
+            result = driver_step(action, args, daemon, job)
         else:
-            result = runner.send({"cmd": "step", "action": action, "args": args, "daemon": daemon.name})
+            result = job.process(step.get("process")).send(
+                {"cmd": "step", "action": action, "args": args, "daemon": daemon.name})
         status = result.get("status")
         if status == "na":
             return "n/a", f"{action}: {result.get('reason')}"
@@ -275,6 +374,8 @@ def run_step(runner: RunnerProcess, step: dict, daemons: Dict[str, Weftd], defau
         if not poll or time.monotonic() > deadline:
             return "fail", f"{action}: {problem}"
         time.sleep(POLL_INTERVAL_S)
+    if action == "open_receiver" and status == "ok" and "as" in args:
+        job.handles[args["as"]] = result["value"]
     if action in ("watch", "close_watch") and status == "ok":
         # A watch counts once weftd lists it (its queue watch.N), and a closed one once it is gone:
         # events published after the step are then certain to reach exactly the open watches.
@@ -287,19 +388,24 @@ def run_step(runner: RunnerProcess, step: dict, daemons: Dict[str, Weftd], defau
     return "pass", ""
 
 
-def run_scenario(runner: RunnerProcess, s: Scenario, daemons: Dict[str, Weftd], poll_ms: int) -> Outcome:
+def run_scenario(runner: RunnerProcess, s: Scenario, setup: Setup, poll_ms: int) -> Outcome:
     t0 = time.monotonic()
+    daemons = setup.daemons
     default = next(iter(daemons))
     begun = runner.send({"cmd": "begin", "scenario": s.name, "daemons": [d.describe() for d in daemons.values()]})
     if begun.get("status") != "ok":
         return Outcome("fail", f"begin: {begun}")
     outcome = Outcome("pass")
     watches: Dict[str, int] = {}  # open watches per daemon
-    for i, step in enumerate(s.steps):
-        status, detail = run_step(runner, step, daemons, default, watches, poll_ms)
-        if status != "pass":
-            outcome = Outcome(status, f"step {i + 1} {detail}")
-            break
+    job = Job(runner, s, setup)
+    try:
+        for i, step in enumerate(s.steps):
+            status, detail = run_step(job, step, default, watches, poll_ms)
+            if status != "pass":
+                outcome = Outcome(status, f"step {i + 1} {detail}")
+                break
+    finally:
+        job.close()
     ended = runner.send({"cmd": "end"})
     if ended.get("status") != "ok" and outcome.status == "pass":
         outcome = Outcome("fail", f"end: {ended}")
@@ -310,6 +416,21 @@ def run_scenario(runner: RunnerProcess, s: Scenario, daemons: Dict[str, Weftd], 
     elif gap is not None and outcome.status == "pass":
         outcome = Outcome("fail", f"the known gap no longer shows ({gap}): remove it from known_gaps", outcome.seconds)
     return outcome
+
+
+def stops_broker(s: Scenario) -> bool:
+    return any(action_of(st) == "broker_stop" for st in s.steps)
+
+
+def static_skip(s: Scenario, bus_url: Optional[str]) -> Optional[str]:
+    """Why this run cannot run the scenario at all (a `skip` cell), or None."""
+    if s.setup.get("bus") and not bus_url:
+        return "needs the bus: WEFT_TEST_AMQP_URL is not set"
+    if any(action_of(st) in {"broker_stop", "broker_start"} for st in s.steps):
+        why = bus.broker_control()
+        if why is not None:
+            return f"stops the broker, which this run may not: {why}"
+    return None
 
 
 def static_na(runner: RunnerProcess, s: Scenario) -> Optional[str]:
@@ -400,8 +521,8 @@ def main() -> int:
                 for n in names:
                     if n in dead:
                         results[(s.name, n)] = Outcome("fail", dead[n])
-                    elif s.setup.get("bus") and not bus_url:
-                        results[(s.name, n)] = Outcome("skip", "needs the bus: WEFT_TEST_AMQP_URL is not set")
+                    elif (skip := static_skip(s, bus_url)) is not None:
+                        results[(s.name, n)] = Outcome("skip", skip)
                     elif (why := static_na(runners[n], s)) is not None:
                         results[(s.name, n)] = Outcome("n/a", why)
                     else:
@@ -411,29 +532,31 @@ def main() -> int:
             for i, (s, n) in enumerate(jobs):
                 assert pending is not None
                 try:
-                    daemons = pending.result()
+                    setup = pending.result()
                 except Exception as e:  # a daemon that does not start fails the job, not the run
-                    daemons, startup_error = None, e
-                pending = pool.submit(start_daemons, jobs[i + 1][0], opts.launcher) if i + 1 < len(jobs) else None
-                if daemons is None:
+                    setup, startup_error = None, e
+                # A scenario that stops the broker must not share the outage with the next job's setup.
+                prestart = i + 1 < len(jobs) and not stops_broker(s)
+                pending = pool.submit(start_daemons, jobs[i + 1][0], opts.launcher) if prestart else None
+                if setup is None:
                     results[(s.name, n)] = Outcome("fail", f"setup: {startup_error}")
                     continue
                 try:
-                    results[(s.name, n)] = run_scenario(runners[n], s, daemons, MUTATE_POLL_MS if opts.mutate else DEFAULT_POLL_MS)
+                    results[(s.name, n)] = run_scenario(runners[n], s, setup, MUTATE_POLL_MS if opts.mutate else DEFAULT_POLL_MS)
                 except RunnerDied as e:
                     results[(s.name, n)] = Outcome("fail", str(e))
                     runners[n].restart()
                 finally:
-                    for d in daemons.values():
-                        d.cleanup()
+                    setup.cleanup()
+                if pending is None and i + 1 < len(jobs):
+                    pending = pool.submit(start_daemons, jobs[i + 1][0], opts.launcher)
                 if opts.verbose:
                     o = results[(s.name, n)]
                     print(f"{o.status:5} {s.name} [{n}] {o.seconds:.1f}s {o.detail}", flush=True)
         finally:
             if pending is not None:
                 try:
-                    for d in pending.result().values():
-                        d.cleanup()
+                    pending.result().cleanup()
                 except Exception:
                     pass
             for r in runners.values():

@@ -93,12 +93,14 @@ type session struct {
 	servers  map[string]*weft.Server
 	futures  map[string]*weft.Future
 	seen     *handlers
+	chans    *channelState
 }
 
 func newSession(daemons []any) (*session, error) {
 	s := &session{
 		clients: map[string]*weft.Client{}, contexts: map[string]*weft.Context{}, watches: map[string]*watch{},
 		servers: map[string]*weft.Server{}, futures: map[string]*weft.Future{}, seen: newHandlers(),
+		chans: newChannelState(),
 	}
 	for _, d := range daemons {
 		m := d.(map[string]any)
@@ -117,6 +119,7 @@ func newSession(daemons []any) (*session, error) {
 }
 
 func (s *session) close() {
+	s.chans.close()
 	for _, w := range s.watches {
 		w.stop()
 	}
@@ -225,6 +228,9 @@ func (s *session) perform(action string, c *weft.Client, a args) (any, error) {
 		return v, err
 	}
 	if v, err, ok := s.performCalls(action, c, a); ok {
+		return v, err
+	}
+	if v, err, ok := s.performChannels(action, c, a); ok {
 		return v, err
 	}
 	return nil, notExpressible("the Go runner has no step '" + action + "'")

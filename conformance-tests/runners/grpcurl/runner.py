@@ -27,6 +27,9 @@ UNSUPPORTED = {
     "close_server": "no Serve stream (see serve)",
     "handler_seen": "no Serve stream (see serve)",
     "in_parallel": "in_parallel is an SDK helper over several calls",
+    "open_receiver": "grpcurl sends its whole input and half-closes before it reads: a receiver cannot stay open for others to send to",
+    "close_receiver": "no receiver (see open_receiver)",
+    "receive": "no receiver (see open_receiver)",
 }
 
 KINDS = {"born", "update", "log", "delete", "finished", "transient"}
@@ -180,6 +183,8 @@ class Session:
         self.stats_rejected = 0
         self.stats_rejections: List[dict] = []
         self.batch_seq = 0
+        self.senders: Dict[str, dict] = {}   # name -> {handle, failure}
+        self.send_seq = 0
 
     def close(self) -> None:
         for w in self.watches.values():
@@ -376,6 +381,32 @@ class Session:
 
     def do_await(self, target: str, a: dict) -> Any:
         return self.calls[a["call"]].result(a.get("timeout_ms", 10000) / 1000.0)
+
+    # ---------------------------------------------------------------- channels
+
+    def do_sender(self, target: str, a: dict) -> Any:
+        self.senders[a["as"]] = {"handle": a["handle"], "failure": None}
+
+    def do_send(self, target: str, a: dict) -> Any:
+        """One Channel stream carrying the sends; weftd's ChannelFailed notices on it are the
+        sender's failure, as an SDK keeps it."""
+        snd = self.senders[a["sender"]]
+        requests = []
+        for v in a["values"]:
+            self.send_seq += 1
+            requests.append({"send": {"handle": snd["handle"], "value": raw_json(v), "seq": self.send_seq}})
+        for r in check(*grpcurl.invoke(target, "weft.v1.CallService/Channel", requests)):
+            failed = r.get("failed")
+            if failed and failed.get("closed"):
+                e = failed.get("error", {})
+                snd["failure"] = {"code": e.get("code"), "reason": e.get("reason")}
+
+    def do_close_sender(self, target: str, a: dict) -> Any:
+        snd = self.senders.pop(a["sender"])
+        check(*grpcurl.invoke(target, "weft.v1.CallService/Channel", [{"close": {"handle": snd["handle"], "sender": True}}]))
+
+    def do_sender_failure(self, target: str, a: dict) -> Any:
+        return self.senders[a["sender"]]["failure"]
 
 
 def handle(session: Optional[Session], msg: dict) -> "tuple[Optional[Session], dict]":

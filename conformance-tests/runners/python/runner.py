@@ -163,8 +163,14 @@ class Session:
         self.servers: Dict[str, Any] = {}
         self.futures: Dict[str, Future] = {}
         self.handlers = Handlers()
+        self.receivers: Dict[str, weft.Receiver] = {}
+        self.senders: Dict[str, weft.Sender] = {}
 
     def close(self) -> None:
+        for r in self.receivers.values():
+            r.close()
+        for snd in self.senders.values():
+            snd.close()
         for w in self.watches.values():
             w.close()
         for s in self.servers.values():
@@ -320,6 +326,53 @@ class Session:
                 raise NotExpressible("weft.in_parallel takes positional arguments only")
             calls.append((c["target"], c["function"], *args))
         return client.in_parallel(calls, timeout=a["timeout_ms"] / 1000.0)
+
+    # ---------------------------------------------------------------- channels
+
+    def do_open_receiver(self, client: weft.Client, a: dict) -> Any:
+        r = client.open_receiver()
+        self.receivers[a["as"]] = r
+        return r.handle
+
+    def do_close_receiver(self, client: weft.Client, a: dict) -> Any:
+        self.receivers.pop(a["receiver"]).close()
+
+    def do_receive(self, client: weft.Client, a: dict) -> Any:
+        """Up to `count` items within `timeout_ms`: messages, ends, and the receiver's failure (last)."""
+        r = self.receivers[a["receiver"]]
+        end = time.monotonic() + a.get("timeout_ms", 3000) / 1000.0
+        items: List[dict] = []
+        while len(items) < a.get("count", 1):
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                m = r.poll(left)
+            except weft.ChannelEnded as e:
+                items.append({"end": {"sender": e.sender, "abrupt": e.abrupt}})
+                continue
+            except weft.WeftError as e:
+                items.append({"failed": {"code": e.code.name, "reason": e.reason}})
+                break
+            if m is None:
+                break
+            items.append({"value": m.value, "sender": m.sender})
+        return items
+
+    def do_sender(self, client: weft.Client, a: dict) -> Any:
+        self.senders[a["as"]] = client.sender(a["handle"])
+
+    def do_send(self, client: weft.Client, a: dict) -> Any:
+        s = self.senders[a["sender"]]
+        for v in a["values"]:
+            s.send(decode(v))
+
+    def do_close_sender(self, client: weft.Client, a: dict) -> Any:
+        self.senders.pop(a["sender"]).close()
+
+    def do_sender_failure(self, client: weft.Client, a: dict) -> Any:
+        f = self.senders[a["sender"]].failure
+        return None if f is None else {"code": f.code.name, "reason": f.reason}
 
 
 def handle(session: Optional[Session], msg: dict) -> "tuple[Optional[Session], dict]":

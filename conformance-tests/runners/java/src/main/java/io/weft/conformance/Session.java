@@ -5,11 +5,14 @@ import io.weft.api.v1.ContextObject;
 import io.weft.api.v1.EndpointPolicy;
 import io.weft.api.v1.EventKind;
 import io.weft.api.v1.ObjectState;
+import io.weft.sdk.ChannelEndedException;
 import io.weft.sdk.Context;
 import io.weft.sdk.Filter;
 import io.weft.sdk.Handler;
 import io.weft.sdk.Level;
 import io.weft.sdk.Monitor;
+import io.weft.sdk.Receiver;
+import io.weft.sdk.Sender;
 import io.weft.sdk.Server;
 import io.weft.sdk.StatsNamespace;
 import io.weft.sdk.Weft;
@@ -48,6 +51,8 @@ final class Session implements AutoCloseable {
   private final Map<String, Server> servers = new HashMap<>();
   private final Map<String, CompletableFuture<Object>> futures = new HashMap<>();
   private final Behaviours behaviours = new Behaviours(this);
+  private final Map<String, Receiver> receivers = new HashMap<>();
+  private final Map<String, Sender> senders = new HashMap<>();
 
   Session(List<Object> daemons) {
     for (Object d : daemons) {
@@ -60,6 +65,8 @@ final class Session implements AutoCloseable {
 
   @Override
   public void close() {
+    receivers.values().forEach(Receiver::close);
+    senders.values().forEach(Sender::close);
     watches.values().forEach(Monitor::close);
     servers.values().forEach(Server::close);
     futures.values().forEach(f -> f.cancel(true));
@@ -113,6 +120,33 @@ final class Session implements AutoCloseable {
       case "cancel" -> futures.get(str(a, "call")).cancel(true);
       case "await" -> await(a);
       case "in_parallel" -> inParallel(w, a);
+      case "open_receiver" -> {
+        Receiver r = w.openReceiver();
+        receivers.put(str(a, "as"), r);
+        yield r.handle();
+      }
+      case "close_receiver" -> {
+        receivers.remove(str(a, "receiver")).close();
+        yield null;
+      }
+      case "receive" -> receive(a);
+      case "sender" -> {
+        senders.put(str(a, "as"), w.sender(str(a, "handle")));
+        yield null;
+      }
+      case "send" -> {
+        Sender out = senders.get(str(a, "sender"));
+        for (Object v : (List<?>) a.get("values")) {
+          out.send(decode(v));
+        }
+        yield null;
+      }
+      case "close_sender" -> {
+        senders.remove(str(a, "sender")).close();
+        yield null;
+      }
+      case "sender_failure" -> senders.get(str(a, "sender")).failure()
+          .map(f -> (Object) Map.of("code", f.status().getCode().name(), "reason", f.reason())).orElse(null);
       default -> throw new NotExpressible("the Java runner has no step '" + action + "'");
     };
   }
@@ -364,6 +398,38 @@ final class Session implements AutoCloseable {
       calls.add(new Weft.Call((String) m.get("target"), (String) m.get("function"), decode(m.get("args"))));
     }
     return w.inParallel(millis(a, "timeout_ms", 10_000), calls);
+  }
+
+  // ---- channels
+
+  /** Up to {@code count} items within {@code timeout_ms}: messages, ends, and the receiver's failure (last). */
+  private Object receive(Map<String, Object> a) throws InterruptedException {
+    Receiver r = receivers.get(str(a, "receiver"));
+    long end = System.nanoTime() + millis(a, "timeout_ms", 3000).toNanos();
+    int count = ((Number) a.getOrDefault("count", 1.0)).intValue();
+    List<Object> items = new ArrayList<>();
+    while (items.size() < count) {
+      long left = end - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      try {
+        Receiver.Message m = r.receive(Duration.ofNanos(left));
+        if (m == null) {
+          break;
+        }
+        Map<String, Object> item = new LinkedHashMap<>();
+        item.put("value", m.value());
+        item.put("sender", m.sender());
+        items.add(item);
+      } catch (ChannelEndedException e) {
+        items.add(Map.of("end", Map.of("sender", e.sender(), "abrupt", e.abrupt())));
+      } catch (WeftException e) {
+        items.add(Map.of("failed", Map.of("code", e.status().getCode().name(), "reason", e.reason())));
+        break;
+      }
+    }
+    return items;
   }
 
   // ---- argument helpers
