@@ -264,7 +264,11 @@ def driver_step(action: str, args: dict, daemon: Weftd, job: "Job") -> dict:
     tap = job.setup.tap
     assert tap is not None  # validate() checked setup.bus
     if action == "bus_messages":
-        return {"status": "ok", "value": tap.read()}
+        messages = tap.read()
+        if args.get("dedupe"):  # as consumers are told to: at-least-once, de-duplicated by message_id
+            seen: set = set()
+            messages = [m for m in messages if not (m["properties"]["message_id"] in seen or seen.add(m["properties"]["message_id"]))]
+        return {"status": "ok", "value": messages}
     if action == "broker_stop":
         busy = subprocess.run(["pgrep", "-f", "BusBench"], capture_output=True, text=True).stdout.split()
         if busy:  # the broker is shared: never pull it from under a running bus benchmark
