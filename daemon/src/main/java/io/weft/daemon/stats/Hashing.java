@@ -1,0 +1,43 @@
+package io.weft.daemon.stats;
+
+/**
+ * The 64-bit string hash the sketches share: what the HLLs count (they mix the long again with
+ * MurmurHash3, so only distinct strings need distinct hashes) and what the pending tables of {@link
+ * FieldValues} are keyed and indexed by (by its high bits).
+ *
+ * <p>Four UTF-16 code units per multiply: cheaper than a byte-wise hash such as FNV-1a, whose chain
+ * of one multiply per character dominated a sketch update, and than the sketch library's own string
+ * path, which encodes UTF-8 first. Each step ({@code h = (h ^ block) * M; h ^= h >>> 29}) is a
+ * bijection of {@code h}, so strings of one length that differ in a single block never collide.
+ */
+final class Hashing {
+
+    private static final long SEED = 0x9E3779B97F4A7C15L;
+    private static final long M = 0xD6E8FEB86659FD93L;
+
+    private Hashing() {}
+
+    /** The hash of {@code s}'s first {@code chars} UTF-16 code units ({@code chars <= s.length()}). */
+    static long hash64(String s, int chars) {
+        long h = SEED ^ chars;
+        int i = 0;
+        for (; i + 4 <= chars; i += 4) {
+            long block = s.charAt(i)
+                    | (long) s.charAt(i + 1) << 16
+                    | (long) s.charAt(i + 2) << 32
+                    | (long) s.charAt(i + 3) << 48;
+            h = (h ^ block) * M;
+            h ^= h >>> 29;
+        }
+        long tail = 0;
+        for (int shift = 0; i < chars; i++, shift += 16) {
+            tail |= (long) s.charAt(i) << shift;
+        }
+        return (h ^ tail) * M;
+    }
+
+    /** The hash of all of {@code s}. */
+    static long hash64(String s) {
+        return hash64(s, s.length());
+    }
+}
