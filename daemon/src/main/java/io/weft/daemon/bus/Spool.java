@@ -58,6 +58,8 @@ final class Spool implements Closeable {
     private FileChannel reader;
     private long readerBase = -1;
     private long lastForceNs;
+    private boolean forcedOnce;
+    private long forces;
     private boolean forcePending;
     private long recoveredRecords;
     private long truncatedBytes;
@@ -189,11 +191,19 @@ final class Spool implements Closeable {
 
     /** Forces written records to stable storage when the interval has passed (or always, with 0). */
     void maybeForce(long nowNs) throws IOException {
-        if (forcePending && nowNs - lastForceNs >= forceIntervalNs) {
+        // nanoTime has an arbitrary origin: the first force cannot be timed from zero.
+        if (forcePending && (!forcedOnce || nowNs - lastForceNs >= forceIntervalNs)) {
             writer.force(false);
+            forces++;
             forcePending = false;
+            forcedOnce = true;
             lastForceNs = nowNs;
         }
+    }
+
+    /** Times {@link #maybeForce} forced the spool to stable storage. */
+    long forces() {
+        return forces;
     }
 
     /**

@@ -48,16 +48,20 @@ public final class Settings {
             ValueTypes.duration(Duration.ZERO, Duration.ofHours(1)), "5s",
             "on SIGTERM, how long to wait for queued events to reach their sinks before exiting");
 
-    /** Capacity of the inbound command queue. */
+    /** Capacity of the inbound command queue, in events and commands. */
     public static final Setting<Integer> INBOUND_CAPACITY = Setting.of("inbound.capacity",
             ValueTypes.integer(1, 1 << 30), "65536",
-            "commands the inbound queue holds (rounded up to a power of two); beyond it unary calls fail"
-                    + " with QUEUE_FULL and streamed events are dropped and counted");
+            "events and other commands the inbound queue holds (a batch counts as its events, a stats batch"
+                    + " as its ops; rounded up to a power of two); beyond it unary calls fail with QUEUE_FULL and"
+                    + " streamed batches are dropped and counted");
 
-    /** How many commands one client may have queued. */
+    /** How many events and commands one client may have queued. */
     public static final Setting<Integer> INBOUND_CLIENT_QUOTA = Setting.of("inbound.client-quota",
             ValueTypes.integer(1, 1 << 30), "16384",
-            "commands one client may have queued at once; at most inbound.capacity");
+            "events and other commands one client may have queued at once (weighed as in inbound.capacity):"
+                    + " a Publish or Record stream that reaches it reads no further message until the broker has"
+                    + " applied half of it (HTTP/2 flow control holds the client back); unary calls beyond it fail"
+                    + " with QUEUE_FULL; at most inbound.capacity");
 
     /** Commands the broker takes from the inbound queue per duty cycle. */
     public static final Setting<Integer> BROKER_INBOUND_DRAIN_LIMIT = Setting.of("broker.inbound-drain-limit",

@@ -185,7 +185,7 @@ public final class WeftConfig {
                     + v.get(Settings.LISTEN).source() + ")");
         }
         atMost(v, Settings.INBOUND_CLIENT_QUOTA, Settings.INBOUND_CAPACITY,
-                "one client may not queue more commands than the inbound queue holds", errors);
+                "one client may not queue more than the inbound queue holds", errors);
         atMost(v, Settings.BROKER_CLIENT_DRAIN_LIMIT, Settings.BROKER_INBOUND_DRAIN_LIMIT,
                 "one client's share of a duty cycle cannot exceed the whole cycle", errors);
         atMost(v, Settings.LIMITS_EVENT_BYTES, Settings.GRPC_MAX_MESSAGE_BYTES,
@@ -380,7 +380,7 @@ public final class WeftConfig {
         return get(Settings.DRAIN_GRACE);
     }
 
-    /** {@code inbound.capacity}: commands the inbound queue holds. */
+    /** {@code inbound.capacity}: events and commands the inbound queue holds. */
     public int inboundCapacity() {
         return get(Settings.INBOUND_CAPACITY);
     }

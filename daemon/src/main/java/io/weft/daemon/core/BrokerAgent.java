@@ -257,7 +257,7 @@ public final class BrokerAgent implements Agent {
     }
 
     private void process(Command command) {
-        command.session().release();
+        inbound.processed(command);
         if (command instanceof Command.Publish p) {
             onPublish(p);
         } else if (command instanceof Command.Flush f) {

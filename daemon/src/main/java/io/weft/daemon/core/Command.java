@@ -22,8 +22,18 @@ public sealed interface Command {
     /** The client whose lane this command travels in. */
     ClientSession session();
 
+    /** What the command counts for in {@link Inbound}'s bounds: 1, or its events for a batch. */
+    default int weight() {
+        return 1;
+    }
+
     /** A batch of validated events. */
-    record Publish(ClientSession session, long batchSeq, List<ContextEvent> events) implements Command {}
+    record Publish(ClientSession session, long batchSeq, List<ContextEvent> events) implements Command {
+        @Override
+        public int weight() {
+            return Math.max(1, events.size());
+        }
+    }
 
     /**
      * Completes once everything the session sent before it reached every sink, or after
@@ -60,7 +70,12 @@ public sealed interface Command {
      * handed raw to {@code consumer} when that is a MESSAGES watcher (the watch whose queue
      * received them); null for the always-on fleet consumer.
      */
-    record BusEvents(ClientSession session, Watcher consumer, List<BusEvent> events) implements Command {}
+    record BusEvents(ClientSession session, Watcher consumer, List<BusEvent> events) implements Command {
+        @Override
+        public int weight() {
+            return Math.max(1, events.size());
+        }
+    }
 
     /** The call family (DESIGN §8): registrations, invocations, results, cancels; see {@link CallOp}. */
     record Calls(ClientSession session, CallOp op) implements Command {}
@@ -69,7 +84,12 @@ public sealed interface Command {
      * Statistics work (StatsService, sketches, recent events, HTTP reports): runs on the broker thread
      * against its {@link StatsEngine}; replies must be handed to another thread.
      */
-    record Stats(ClientSession session, Consumer<StatsEngine> work) implements Command {}
+    record Stats(ClientSession session, Consumer<StatsEngine> work, int weight) implements Command {
+        /** Work that counts as one command. */
+        public Stats(ClientSession session, Consumer<StatsEngine> work) {
+            this(session, work, 1);
+        }
+    }
 
     /** How a flush ended. */
     enum FlushOutcome {

@@ -1,5 +1,6 @@
 package io.weft.daemon.core;
 
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.jctools.queues.MpscArrayQueue;
@@ -8,7 +9,11 @@ import org.jctools.queues.MpscArrayQueue;
  * The bounded multi-producer queue from the gRPC threads to the broker thread.
  *
  * <p>{@link #offer} never blocks: it refuses when the queue is full or when the client already has
- * its quota of commands queued, and counts each refusal by cause.
+ * its quota queued, and counts each refusal by cause. Both bounds are in units of {@link
+ * Command#weight()}, so that a batch of events counts as its events: the memory the queue can hold
+ * is bounded by events, not by messages of any size. A command is admitted while the queue (or
+ * the client) is under its bound, so each may overshoot by one command. Publish streams do not
+ * run into the client quota: they {@linkplain ClientSession#pause pause} reading at it.
  */
 public final class Inbound {
 
@@ -18,20 +23,21 @@ public final class Inbound {
         NONE,
         /** The whole queue is full. */
         FULL,
-        /** This client has {@code clientQuota} commands queued already. */
+        /** This client has {@code clientQuota} queued already. */
         CLIENT_QUOTA,
     }
 
     private final MpscArrayQueue<Command> queue;
     private final int capacity;
     private final int clientQuota;
+    private final AtomicLong queuedWeight = new AtomicLong();
     private final LongAdder refusedFull = new LongAdder();
     private final LongAdder refusedQuota = new LongAdder();
     private volatile Runnable onOffer = () -> { };
 
     /**
-     * @param capacity commands the queue holds (rounded up to a power of two by the queue)
-     * @param clientQuota commands one client may have queued at once
+     * @param capacity weight the queue holds (rounded up to a power of two)
+     * @param clientQuota weight one client may have queued at once
      */
     public Inbound(int capacity, int clientQuota) {
         this.queue = new MpscArrayQueue<>(capacity);
@@ -42,17 +48,36 @@ public final class Inbound {
     /** Offers a command from any thread; never blocks. */
     public Refusal offer(Command command) {
         ClientSession session = command.session();
-        if (!session.tryReserve(clientQuota)) {
+        int weight = command.weight();
+        if (!session.tryReserve(weight, clientQuota)) {
             refusedQuota.increment();
             return Refusal.CLIENT_QUOTA;
         }
-        if (!queue.offer(command)) {
-            session.release();
+        // Every command weighs at least 1 and is admitted only under the capacity: the queue's
+        // slots (as many as the capacity) cannot run out first.
+        if (queuedWeight.getAndAdd(weight) >= capacity || !queue.offer(command)) {
+            queuedWeight.addAndGet(-weight);
+            session.release(weight, clientQuota);
             refusedFull.increment();
             return Refusal.FULL;
         }
         onOffer.run();
         return Refusal.NONE;
+    }
+
+    /**
+     * The broker has processed {@code command}: its weight leaves the bounds, and a stream that
+     * paused for its client's quota may be resumed. Broker thread.
+     */
+    void processed(Command command) {
+        int weight = command.weight();
+        queuedWeight.addAndGet(-weight);
+        command.session().release(weight, clientQuota);
+    }
+
+    /** The weight one client may have queued at once. */
+    public int clientQuota() {
+        return clientQuota;
     }
 
     /**
@@ -73,12 +98,15 @@ public final class Inbound {
         return queue.isEmpty();
     }
 
-    /** Commands waiting now (approximate while producers run). */
-    public int depth() {
-        return queue.size();
+    /**
+     * Weight admitted and not yet processed (approximate while producers run): commands waiting
+     * in the queue and those the broker carries for fairness.
+     */
+    public long depth() {
+        return queuedWeight.get();
     }
 
-    /** The queue's capacity. */
+    /** The queue's capacity, in weight. */
     public int capacity() {
         return capacity;
     }

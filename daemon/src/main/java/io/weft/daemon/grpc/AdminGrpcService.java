@@ -123,7 +123,8 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
                 .setCapacity(inbound.capacity())
                 .putDrops("full", inbound.refusedFull())
                 .putDrops("client_quota", inbound.refusedQuota())
-                .setPolicy("refuse: unary RESOURCE_EXHAUSTED/QUEUE_FULL, streams count the batch as dropped"));
+                .setPolicy("counts events and commands; refuse: unary RESOURCE_EXHAUSTED/QUEUE_FULL, streams count"
+                        + " the batch as dropped; a stream at its client's quota pauses reading"));
         b.addQueues(QueueInfo.newBuilder()
                 .setName("broker.carried")
                 .setDepth(st.carriedCommands())

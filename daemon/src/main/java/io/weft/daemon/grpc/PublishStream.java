@@ -21,6 +21,11 @@ import java.util.concurrent.Executor;
  * answers with cumulative acks. A full inbound queue drops the batch (counted in the ack); an
  * invalid event is rejected alone (listed in the ack). Acks and flush results are written only
  * while the stream {@code isReady()}; what cannot be written waits for the ready callback.
+ *
+ * <p>Flow control: the stream reads one message at a time, and reads none while its client has
+ * {@code inbound.client-quota} events queued for the broker, until the broker has applied half of
+ * them. A client faster than the broker is thus held back by HTTP/2 flow control (the SDK's buffer
+ * then decides what happens) instead of filling the daemon's heap with parsed events.
  */
 final class PublishStream implements StreamObserver<PublishRequest> {
 
@@ -64,6 +69,8 @@ final class PublishStream implements StreamObserver<PublishRequest> {
         this.replies = replies;
         out.setOnReadyHandler(this::sendPending);
         out.setOnCancelHandler(this::onCancelled);
+        out.disableAutoRequest();
+        out.request(1);
     }
 
     @Override
@@ -128,6 +135,14 @@ final class PublishStream implements StreamObserver<PublishRequest> {
             }
         }
         sendPending();
+        if (!session.pause(inbound.clientQuota(), this::resumeReading)) {
+            out.request(1);
+        }
+    }
+
+    /** The broker has worked the client below half its quota (broker thread: hand over only). */
+    private void resumeReading() {
+        replies.execute(() -> out.request(1));
     }
 
     private boolean openSession(String clientId) {

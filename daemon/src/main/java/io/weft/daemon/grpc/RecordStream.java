@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * One {@code StatsService.Record} stream: checks each batch of ops, queues it for the broker and
  * answers with cumulative acks once batches are applied. A full inbound queue drops the batch
  * (counted in the ack); an invalid op is skipped alone (listed in the ack). Acks are written only
- * while the stream {@code isReady()}; they coalesce otherwise.
+ * while the stream {@code isReady()}; they coalesce otherwise. Flow control as {@link
+ * PublishStream}'s: one message at a time, none while the client has its quota of ops queued.
  */
 final class RecordStream implements StreamObserver<RecordRequest> {
 
@@ -62,6 +63,8 @@ final class RecordStream implements StreamObserver<RecordRequest> {
         this.sessions = sessions;
         out.setOnReadyHandler(this::sendPending);
         out.setOnCancelHandler(this::onCancelled);
+        out.disableAutoRequest();
+        out.request(1);
     }
 
     @Override
@@ -78,7 +81,7 @@ final class RecordStream implements StreamObserver<RecordRequest> {
             refused[i] = c.rejection();
         }
         StatsBatch batch = new StatsBatch(req.getBatchSeq(), req.getOpsList(), expressions, refused, this::onApplied);
-        boolean admitted = inbound.offer(new Command.Stats(session, engine -> engine.record(batch)))
+        boolean admitted = inbound.offer(new Command.Stats(session, engine -> engine.record(batch), Math.max(1, n)))
                 == Inbound.Refusal.NONE;
         synchronized (this) {
             if (ended) {
@@ -86,14 +89,24 @@ final class RecordStream implements StreamObserver<RecordRequest> {
             }
             if (admitted) {
                 outstanding++;
-                return;
+            } else {
+                dropped += n;
+                lastBatchSeq = Math.max(lastBatchSeq, req.getBatchSeq());
+                dirty = true;
             }
-            dropped += n;
-            lastBatchSeq = Math.max(lastBatchSeq, req.getBatchSeq());
-            dirty = true;
         }
-        errors.count(ErrorReason.ERROR_REASON_QUEUE_FULL);
-        sendPending();
+        if (!admitted) {
+            errors.count(ErrorReason.ERROR_REASON_QUEUE_FULL);
+            sendPending();
+        }
+        if (!session.pause(inbound.clientQuota(), this::resumeReading)) {
+            out.request(1);
+        }
+    }
+
+    /** The broker has worked the client below half its quota (broker thread: hand over only). */
+    private void resumeReading() {
+        replies.execute(() -> out.request(1));
     }
 
     private boolean openSession(String clientId) {

@@ -155,6 +155,46 @@ class SpoolTest {
         }
     }
 
+    @Test
+    void shouldForceAfterEveryWriteAndOnlyThenWhenTheIntervalIsZero() throws IOException {
+        try (Spool s = open(1 << 20)) {
+            s.maybeForce(0);
+            assertEquals(0, s.forces(), "nothing written");
+            for (int i = 0; i < 3; i++) {
+                s.append(record(i));
+                s.flushWrites();
+                s.maybeForce(i);
+            }
+            assertEquals(3, s.forces());
+            s.maybeForce(10);
+            assertEquals(3, s.forces(), "nothing new written");
+        }
+    }
+
+    @Test
+    void shouldForceAtMostOncePerIntervalWhenWritesKeepComing() throws IOException {
+        long second = 1_000_000_000L;
+        long t0 = -5 * second; // nanoTime's origin is arbitrary: times may be negative
+        Spool s = new Spool(dir, 1 << 20, SEGMENT, second);
+        s.open();
+        try (s) {
+            s.append(record(1));
+            s.flushWrites();
+            s.maybeForce(t0);
+            assertEquals(1, s.forces(), "the first write is forced at once");
+            for (int i = 1; i < 10; i++) {
+                s.append(record(i));
+                s.flushWrites();
+                s.maybeForce(t0 + i * second / 10);
+            }
+            assertEquals(1, s.forces(), "within the interval: not again");
+            s.maybeForce(t0 + second);
+            assertEquals(2, s.forces(), "the interval passed with writes pending");
+            s.maybeForce(t0 + 5 * second);
+            assertEquals(2, s.forces(), "nothing written since");
+        }
+    }
+
     private Spool open(long maxBytes) throws IOException {
         Spool s = new Spool(dir, maxBytes, SEGMENT, 0);
         s.open();

@@ -129,7 +129,7 @@ class WeftConfigTest {
         ConfigException e = assertThrows(ConfigException.class, () -> WeftConfig.load(
                 new String[] {"--inbound.client-quota=20000"}, Map.of("WEFT_INBOUND_CAPACITY", "16384")));
         assertEquals(List.of("inbound.client-quota = 20000 (flag --inbound.client-quota) is above inbound.capacity"
-                + " = 16384 (env WEFT_INBOUND_CAPACITY): one client may not queue more commands than the inbound"
+                + " = 16384 (env WEFT_INBOUND_CAPACITY): one client may not queue more than the inbound"
                 + " queue holds"), e.problems());
     }
 

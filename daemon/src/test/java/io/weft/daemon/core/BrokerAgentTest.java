@@ -72,6 +72,61 @@ class BrokerAgentTest {
     }
 
     @Test
+    void shouldCountABatchAsItsEventsWhenBoundingTheQueue() {
+        Inbound inbound = new Inbound(32, 16);
+        ClientSession a = new ClientSession("a");
+        ClientSession b = new ClientSession("b");
+
+        assertEquals(Inbound.Refusal.NONE, inbound.offer(batch(a, 10)));
+        assertEquals(Inbound.Refusal.NONE, inbound.offer(batch(a, 10)), "under the quota: admitted, overshooting");
+        assertEquals(Inbound.Refusal.CLIENT_QUOTA, inbound.offer(batch(a, 1)));
+        assertEquals(20, a.queued());
+        assertEquals(Inbound.Refusal.NONE, inbound.offer(batch(b, 15)));
+        assertEquals(Inbound.Refusal.FULL, inbound.offer(batch(b, 1)), "35 events queued of 32");
+        assertEquals(35, inbound.depth());
+        assertEquals(15, b.queued());
+    }
+
+    @Test
+    void shouldResumeAPausedStreamOnceTheBrokerHasAppliedHalfItsQuota() {
+        BrokerHarness h = new BrokerHarness(BrokerHarness.settings(10_000, 10, 1, 3600), 1 << 20);
+        ClientSession s = new ClientSession("s");
+        int[] resumed = new int[1];
+        Runnable resume = () -> resumed[0]++;
+        int quota = h.inbound.clientQuota();
+        assertFalse(s.pause(quota, resume), "nothing queued: read on");
+        for (int i = 0; i < 4; i++) {
+            h.publish(s, events("o" + i, quota / 4));
+        }
+        assertTrue(s.pause(quota, resume), "at the quota: wait");
+        assertTrue(s.isPaused());
+
+        h.broker.doWork(); // the client drain limit of 1: one batch per cycle
+        assertEquals(0, resumed[0], "three quarters still queued");
+        h.broker.doWork();
+        assertEquals(0, resumed[0], "half still queued");
+        h.broker.doWork();
+        assertEquals(1, resumed[0], "a quarter queued: resumed once");
+        assertFalse(s.isPaused());
+        h.run();
+        assertEquals(1, resumed[0]);
+        assertEquals(0, s.queued());
+        assertEquals(0, h.inbound.depth());
+    }
+
+    @Test
+    void shouldResumeOnceWhenInboundProcessesThePausedClientsCommands() {
+        ClientSession s = new ClientSession("s");
+        Inbound inbound = new Inbound(64, 4);
+        inbound.offer(batch(s, 4));
+        int[] resumed = new int[1];
+        assertTrue(s.pause(4, () -> resumed[0]++));
+        inbound.processed(batch(s, 4));
+        assertEquals(1, resumed[0]);
+        assertFalse(s.pause(4, () -> resumed[0]++), "nothing queued any more");
+    }
+
+    @Test
     void shouldDropOldestAndReportLaggedWhenWatcherFallsBehind() {
         BrokerHarness h = new BrokerHarness();
         Watcher slow = h.watch(WatchMode.WATCH_MODE_MESSAGES, false, 4);
@@ -222,6 +277,22 @@ class BrokerAgentTest {
         ListObjectsResponse finishedOnly = h.list(ObjectFilter.newBuilder()
                 .addStates(ObjectState.OBJECT_STATE_TRANSIENT).build(), 10, PageCursor.START);
         assertEquals(List.of("z"), finishedOnly.getObjectsList().stream().map(ContextObject::getId).toList());
+    }
+
+    private static Command.Publish batch(ClientSession session, int events) {
+        List<io.weft.api.v1.ContextEvent> list = new ArrayList<>();
+        for (int i = 0; i < events; i++) {
+            list.add(born("b" + i, Map.of()));
+        }
+        return new Command.Publish(session, 0, list);
+    }
+
+    private static io.weft.api.v1.ContextEvent[] events(String prefix, int n) {
+        io.weft.api.v1.ContextEvent[] out = new io.weft.api.v1.ContextEvent[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = born(prefix + "-" + i, Map.of());
+        }
+        return out;
     }
 
     private static List<String> ids(List<WatchResponse> items) {

@@ -135,6 +135,42 @@ class ContextApiIT {
     }
 
     @Test
+    void shouldHoldAFastStreamBackWithoutLossWhenItsClientQuotaIsReached() throws Exception {
+        int batches = 200;
+        int perBatch = 500;
+        try (WeftdProcess small = WeftdProcess.builder().env("WEFT_INBOUND_CLIENT_QUOTA", "64").start()) {
+            List<PublishResponse> acks = new CopyOnWriteArrayList<>();
+            StreamObserver<PublishRequest> in = ContextServiceGrpc.newStub(small.channel()).publish(collect(acks));
+            // Sent without waiting: every batch is far above the quota, so weftd has to stop reading.
+            for (int b = 1; b <= batches; b++) {
+                PublishRequest.Builder req = PublishRequest.newBuilder().setBatchSeq(b);
+                for (int i = 0; i < perBatch; i++) {
+                    req.addEvents(event("fc-" + b + "-" + i, EventKind.EVENT_KIND_TRANSIENT, 1)
+                            .setFields(fields(Map.of("i", i))));
+                }
+                in.onNext(req.build());
+            }
+            in.onNext(PublishRequest.newBuilder().setFlushToken(7).build());
+            Poll.until(Duration.ofSeconds(60), () -> acks.stream().anyMatch(a -> a.getFlushedToken() == 7), "flush 7");
+            in.onCompleted();
+
+            PublishResponse flushed = acks.stream().filter(a -> a.getFlushedToken() == 7).findFirst().orElseThrow();
+            assertTrue(flushed.getFlushComplete());
+            assertEquals(batches * perBatch, flushed.getAccepted());
+            assertEquals(0, flushed.getDropped());
+            var admin = AdminServiceGrpc.newBlockingStub(small.channel());
+            // Info's broker counters are a snapshot the broker refreshes every few milliseconds.
+            Poll.until(Duration.ofSeconds(10), () -> admin.withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .info(InfoRequest.getDefaultInstance()).getCountersOrDefault("events_applied", 0)
+                    == batches * perBatch, "every event applied");
+            Map<String, Long> c = admin.withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .info(InfoRequest.getDefaultInstance()).getCountersMap();
+            assertEquals(0, c.get("inbound_refused_client_quota"));
+            assertEquals(0, c.get("inbound_refused_full"));
+        }
+    }
+
+    @Test
     void shouldFlushAStreamsEventsWhenUnaryFlushNamesItsClientId() {
         List<PublishResponse> acks = new CopyOnWriteArrayList<>();
         StreamObserver<PublishRequest> in = ContextServiceGrpc.newStub(weftd.channel()).publish(collect(acks));

@@ -35,6 +35,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** StatsService against a real weftd: Record, Snapshot, SetEnabled and WatchEnabled. */
@@ -160,6 +161,29 @@ class StatsApiIT {
             assertEquals(snap.getNamespaces(), stats.snapshot(SnapshotRequest.newBuilder().addNamespaces("My Stuff")
                     .build()).getNamespaces());
             assertTrue(stats.snapshot(SnapshotRequest.getDefaultInstance()).getNamespaces().containsFields("Other"));
+        }
+    }
+
+    @Test
+    void shouldHoldAFastRecordStreamBackWithoutLossWhenItsClientQuotaIsReached() throws Exception {
+        int batches = 100;
+        int perBatch = 500;
+        try (WeftdProcess weftd = WeftdProcess.builder().env("WEFT_INBOUND_CLIENT_QUOTA", "64").start();
+                Recorder rec = new Recorder(weftd)) {
+            // Sent without waiting: every batch is far above the quota, so weftd has to stop reading.
+            for (int b = 1; b <= batches; b++) {
+                RecordRequest.Builder req = RecordRequest.newBuilder().setBatchSeq(b);
+                for (int i = 0; i < perBatch; i++) {
+                    req.addOps(add("Flood", key("n"), 1));
+                }
+                rec.in.onNext(req.build());
+            }
+            Poll.until(() -> !rec.acks.isEmpty() && rec.last().getApplied() + rec.last().getDropped()
+                    == (long) batches * perBatch, () -> "every op acknowledged, last ack " + rec.last());
+            assertEquals(0, rec.last().getDropped());
+            SnapshotResponse snap = StatsServiceGrpc.newBlockingStub(weftd.channel()).withDeadlineAfter(10,
+                    TimeUnit.SECONDS).snapshot(SnapshotRequest.newBuilder().addNamespaces("Flood").build());
+            assertEquals(batches * perBatch, ns(snap, "Flood").getFieldsOrThrow("n").getNumberValue());
         }
     }
 

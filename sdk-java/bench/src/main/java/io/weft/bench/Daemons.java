@@ -13,12 +13,13 @@ final class Daemons {
   private Daemons() {}
 
   /**
-   * A fresh weftd on a private unix socket, with its launcher's default JVM options: an empty
-   * {@code JAVA_OPTS} keeps the caller's environment from adding any ({@code WEFT_JAVA_OPTS}
-   * is already removed by {@link WeftdProcess}).
+   * A fresh weftd on a private unix socket, with its launcher's default JVM options followed by
+   * {@code WEFT_BENCH_JAVA_OPTS} (empty unless set, for experiments with the daemon's JVM): the
+   * caller's own {@code JAVA_OPTS} never reaches it ({@code WEFT_JAVA_OPTS} is already removed
+   * by {@link WeftdProcess}).
    */
   static WeftdProcess start() throws IOException {
-    return WeftdProcess.builder().env("JAVA_OPTS", "").start();
+    return WeftdProcess.builder().env("JAVA_OPTS", System.getenv().getOrDefault("WEFT_BENCH_JAVA_OPTS", "")).start();
   }
 
   /**
