@@ -15,7 +15,6 @@ import java.util.Map;
 import org.apache.datasketches.frequencies.ErrorType;
 import org.apache.datasketches.frequencies.ItemsSketch;
 import org.apache.datasketches.hll.HllSketch;
-import org.apache.datasketches.hll.TgtHllType;
 
 /**
  * Approximate statistics of the event stream (SuPPort's StreamSketch, DESIGN §7) with Apache
@@ -28,25 +27,22 @@ import org.apache.datasketches.hll.TgtHllType;
  * bound = estimate = upper bound. A key is listed when its count (its upper bound, for sketched
  * keys) exceeds the sketch's maximum error, as {@link ErrorType#NO_FALSE_NEGATIVES} lists items.
  *
- * <p>Memory is bounded whatever the stream: at most {@code maxKeys} keys of about 1.5 KiB each (an
- * HLL of lgK {@value #KEY_LG_K} in 8-bit registers, 1 KiB, plus the key of at most 255 bytes), a
- * heavy-hitter sketch of {@value #HEAVY_HITTERS_MAP} entries (at most about 1.3 MiB), and per field
- * at most about 650 KiB ({@link FieldValues}): with the defaults (1,024 keys, 2 fields) about 4 MiB,
- * at most about 160 MiB with 100,000 keys and 16 fields. 8-bit registers cost twice the memory of
- * 4-bit ones and a third of their update time.
+ * <p>Memory is bounded whatever the stream: at most {@code maxKeys} keys of about 1.5 KiB each
+ * ({@link KeyTable}), a heavy-hitter sketch of {@value #HEAVY_HITTERS_MAP} entries (at most about 1.3
+ * MiB), and per field at most about 650 KiB ({@link FieldValues}): with the defaults (1,024 keys, 2
+ * fields) about 4 MiB, at most about 160 MiB with 100,000 keys and 16 fields. 8-bit HLL registers
+ * cost twice the memory of 4-bit ones and a third of their update time.
  *
  * <p>Distinct counts hash strings with {@link Hashing#hash64} before the HLL (which mixes the long
  * again): cheaper than the sketch's own string path, which encodes UTF-8 first.
  */
 public final class EventSketches {
 
-    static final int KEY_LG_K = 10;
     /** Entries of the frequent-items sketch of the keys beyond {@code maxKeys}. */
     static final int HEAVY_HITTERS_MAP = 4096;
     private static final int HLL_STD_DEVS = 2;
 
-    private final int maxKeys;
-    private final HashMap<String, KeyStats> keys = new HashMap<>();
+    private final KeyTable keys;
     private final ItemsSketch<String> untrackedKeys = new ItemsSketch<>(HEAVY_HITTERS_MAP);
     private FieldValues[] fields;
     private long events;
@@ -57,7 +53,7 @@ public final class EventSketches {
      * @param maxKeys routing keys sketched one by one
      */
     public EventSketches(List<String> fields, int maxKeys) {
-        this.maxKeys = maxKeys;
+        this.keys = new KeyTable(maxKeys);
         this.fields = fields.stream().map(FieldValues::new).toArray(FieldValues[]::new);
     }
 
@@ -78,24 +74,11 @@ public final class EventSketches {
         return Arrays.stream(fields).map(f -> f.name).toList();
     }
 
-    private static final class KeyStats {
-        long count;
-        final HllSketch ids = new HllSketch(KEY_LG_K, TgtHllType.HLL_8);
-    }
-
     /** Sketches one applied event. */
     public void onEvent(ContextEvent e) {
         events++;
         String key = e.getRoutingKey();
-        KeyStats k = keys.get(key);
-        if (k == null && keys.size() < maxKeys) {
-            k = new KeyStats();
-            keys.put(key, k);
-        }
-        if (k != null) {
-            k.count++;
-            k.ids.update(Hashing.hash64(e.getId()));
-        } else {
+        if (!keys.add(key, Hashing.hash64(e.getId()))) {
             untrackedKeyEvents++;
             untrackedKeys.update(key);
         }
@@ -110,23 +93,26 @@ public final class EventSketches {
         }
     }
 
-    /** The report: keys matching {@code filter}, most events first; {@code top} heavy hitters and values. */
+    /**
+     * The report: keys matching {@code filter}, most events first (then by name); {@code top} heavy
+     * hitters and values.
+     */
     public SketchResponse report(TopicMatcher filter, int top) {
         SketchResponse.Builder out = SketchResponse.newBuilder()
                 .setEvents(events)
                 .setUntrackedKeyEvents(untrackedKeyEvents);
-        List<Map.Entry<String, KeyStats>> sorted = new ArrayList<>();
-        for (Map.Entry<String, KeyStats> en : keys.entrySet()) {
-            if (filter.matches(en.getKey())) {
-                sorted.add(en);
+        List<Integer> sorted = new ArrayList<>();
+        for (int slot = 0; slot < keys.slots(); slot++) {
+            if (keys.name(slot) != null && filter.matches(keys.name(slot))) {
+                sorted.add(slot);
             }
         }
-        sorted.sort(Comparator.comparingLong((Map.Entry<String, KeyStats> en) -> en.getValue().count).reversed());
-        for (Map.Entry<String, KeyStats> en : sorted) {
-            HllSketch h = en.getValue().ids;
+        sorted.sort(Comparator.comparingLong((Integer slot) -> -keys.count(slot)).thenComparing(keys::name));
+        for (int slot : sorted) {
+            HllSketch h = keys.ids(slot);
             out.addKeys(KeySketch.newBuilder()
-                    .setRoutingKey(en.getKey())
-                    .setCount(en.getValue().count)
+                    .setRoutingKey(keys.name(slot))
+                    .setCount(keys.count(slot))
                     .setDistinctIds(h.getEstimate())
                     .setDistinctIdsLower(h.getLowerBound(HLL_STD_DEVS))
                     .setDistinctIdsUpper(h.getUpperBound(HLL_STD_DEVS)));
@@ -138,9 +124,8 @@ public final class EventSketches {
         return out.build();
     }
 
-    /** Merges the exact keys ({@code exact}, most first) with the sketched ones, most first. */
-    private void addHeavyHitters(SketchResponse.Builder out, List<Map.Entry<String, KeyStats>> exact,
-            TopicMatcher filter, int top) {
+    /** Merges the exact keys (slots of {@link #keys}, most first) with the sketched ones, most first. */
+    private void addHeavyHitters(SketchResponse.Builder out, List<Integer> exact, TopicMatcher filter, int top) {
         long threshold = untrackedKeys.getMaximumError();
         ItemsSketch.Row<String>[] rows = untrackedKeys.getFrequentItems(ErrorType.NO_FALSE_NEGATIVES);
         int e = 0;
@@ -150,11 +135,10 @@ public final class EventSketches {
             while (r < rows.length && !filter.matches(rows[r].getItem())) {
                 r++;
             }
-            boolean exactLeft = e < exact.size() && exact.get(e).getValue().count > threshold;
-            if (exactLeft && (r == rows.length || exact.get(e).getValue().count >= rows[r].getEstimate())) {
-                long c = exact.get(e).getValue().count;
+            long c = e < exact.size() ? keys.count(exact.get(e)) : 0;
+            if (c > threshold && (r == rows.length || c >= rows[r].getEstimate())) {
                 out.addHeavyHitters(FrequentItem.newBuilder()
-                        .setItem(exact.get(e).getKey()).setEstimate(c).setLowerBound(c).setUpperBound(c));
+                        .setItem(keys.name(exact.get(e))).setEstimate(c).setLowerBound(c).setUpperBound(c));
                 e++;
             } else if (r < rows.length) {
                 out.addHeavyHitters(item(rows[r]));

@@ -118,6 +118,26 @@ class EventSketchesTest {
     }
 
     @Test
+    void shouldCountEveryKeyExactlyWhenTheKeyTableGrows() {
+        EventSketches s = new EventSketches(List.of(), 5000);
+        for (int round = 0; round < 3; round++) {
+            for (int k = 0; k < 6000; k++) {
+                // New String instances, as the protobuf parser hands keys over.
+                s.onEvent(event(new String("svc." + k), "id-" + round, null));
+            }
+        }
+        SketchResponse r = s.report(TopicMatcher.compile(List.of()), 1);
+        assertEquals(5000, s.keyCount());
+        assertEquals(5000, r.getKeysCount());
+        assertEquals(3 * 1000, r.getUntrackedKeyEvents());
+        for (KeySketch k : r.getKeysList()) {
+            assertTrue(Integer.parseInt(k.getRoutingKey().substring(4)) < 5000, "the first keys are kept: " + k.getRoutingKey());
+            assertEquals(3, k.getCount());
+            assertEquals(3.0, k.getDistinctIds(), 0.01);
+        }
+    }
+
+    @Test
     void shouldMergeExactAndSketchedHeavyHittersWithinTheirBoundsWhenKeysExceedTheBound() {
         int maxKeys = 100;
         EventSketches s = new EventSketches(List.of(), maxKeys);
