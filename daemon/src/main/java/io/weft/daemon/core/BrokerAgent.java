@@ -416,16 +416,14 @@ public final class BrokerAgent implements Agent {
         long after = cursor.inFinished() ? cursor.after() : 0;
         long last = 0;
         for (FinishedRing.Entry e : collator.finishedRing().inOrder()) {
-            ContextObject obj = e.object();
-            if (e.seq() <= after || !sel.matchesState(obj.getState())
-                    || !sel.matches(obj.getRoutingKey(), obj.getHeadersMap())) {
+            if (e.seq() <= after || !sel.matchesState(e.state()) || !sel.matches(e.routingKey(), e.headers())) {
                 continue;
             }
             if (room == 0) {
                 out.setNextPageToken(new PageCursor(true, last).encode());
                 break;
             }
-            out.addObjects(project(obj, l.projector()));
+            out.addObjects(project(e.object(), l.projector()));
             last = e.seq();
             room--;
         }

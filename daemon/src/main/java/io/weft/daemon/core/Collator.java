@@ -192,7 +192,7 @@ final class Collator {
 
     private Applied ended(Applied a, ContextEvent e, LiveObject obj, ObjectState state) {
         ContextObject done = obj.snapshot(state, e.getTimeUnixNanos(), e.getTimeUnixNanos(), daemonIdOf(obj));
-        finished.add(done, obj.approxBytes());
+        finished.add(done, obj.headers, obj.approxBytes());
         appliedCount++;
         a.event = e;
         a.ended = done;
@@ -209,13 +209,13 @@ final class Collator {
         if (liveObj != null || event.getSeq() == 0) {
             return false;
         }
-        ContextObject done = finished.get(event.getId());
-        if (done == null || event.getSeq() > done.getLastSeq()) {
+        FinishedRing.Entry done = finished.get(event.getId());
+        if (done == null || event.getSeq() > done.lastSeq()) {
             return false;
         }
         EventKind kind = event.getKind();
         if (kind == EventKind.EVENT_KIND_BORN || kind == EventKind.EVENT_KIND_TRANSIENT) {
-            return event.getTimeUnixNanos() == done.getStartUnixNanos();
+            return event.getTimeUnixNanos() == done.startUnixNanos();
         }
         return true;
     }
@@ -281,7 +281,7 @@ final class Collator {
     private void expire(LiveObject obj) {
         removeLive(obj);
         ContextObject done = obj.snapshot(ObjectState.OBJECT_STATE_EXPIRED, obj.updatedUnixNanos, 0, daemonIdOf(obj));
-        finished.add(done, obj.approxBytes());
+        finished.add(done, obj.headers, obj.approxBytes());
         onExpired.accept(done);
     }
 
@@ -346,7 +346,8 @@ final class Collator {
     }
 
     ContextObject finished(String id) {
-        return finished.get(id);
+        FinishedRing.Entry e = finished.get(id);
+        return e == null ? null : e.object();
     }
 
     /** Live objects in the order they were first seen; see {@link LiveObject#ordinal}. */

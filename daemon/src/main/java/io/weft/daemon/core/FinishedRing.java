@@ -1,18 +1,39 @@
 package io.weft.daemon.core;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.weft.api.v1.ContextObject;
+import io.weft.api.v1.ObjectState;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The last objects that finished, expired or were transient — at most {@code capacity} of them and
  * at most {@code maxBytes} of estimated memory — oldest evicted first, each with its sequence in
  * that order (for paging) and indexed by id. Broker-owned.
+ *
+ * <p>Objects are kept serialized, with the few properties that filters and replay checks read
+ * beside them: one array instead of a graph of some forty objects per object (its Struct's map
+ * entries, values, boxed numbers). The ring's entries outlive several young collections, so the
+ * graph was copied again and again and then promoted, which made the old generation the largest
+ * cost of a busy daemon. Reading an object back parses it: lookups and listings are rare next to
+ * the stream of objects ending.
  */
 final class FinishedRing {
 
     /** One finished object and its position in the order objects ended. */
-    record Entry(long seq, ContextObject object, long bytes) {}
+    record Entry(long seq, String id, String routingKey, Map<String, String> headers, ObjectState state,
+            long lastSeq, long startUnixNanos, byte[] serialized, long bytes) {
+
+        /** The object, parsed again. */
+        ContextObject object() {
+            try {
+                return ContextObject.parseFrom(serialized);
+            } catch (InvalidProtocolBufferException e) {
+                throw new IllegalStateException("the ring holds what it serialized itself", e);
+            }
+        }
+    }
 
     private final int capacity;
     private final long maxBytes;
@@ -30,19 +51,21 @@ final class FinishedRing {
     }
 
     /**
+     * @param headers {@code obj}'s headers as the collator shares them (for filters, unparsed)
      * @param approxBytes the object's estimated memory (see {@link LiveObject#approxBytes})
      */
-    void add(ContextObject obj, long approxBytes) {
+    void add(ContextObject obj, Map<String, String> headers, long approxBytes) {
         while (!order.isEmpty() && (order.size() == capacity || bytes + approxBytes > maxBytes)) {
             Entry oldest = order.pollFirst();
             bytes -= oldest.bytes();
             // An id reused later maps to the newer entry; keep that one.
-            byId.remove(oldest.object().getId(), oldest);
+            byId.remove(oldest.id(), oldest);
             evicted++;
         }
-        Entry e = new Entry(++nextSeq, obj, approxBytes);
+        Entry e = new Entry(++nextSeq, obj.getId(), obj.getRoutingKey(), headers, obj.getState(), obj.getLastSeq(),
+                obj.getStartUnixNanos(), obj.toByteArray(), approxBytes);
         order.addLast(e);
-        byId.put(obj.getId(), e);
+        byId.put(e.id(), e);
         bytes += approxBytes;
     }
 
@@ -51,9 +74,9 @@ final class FinishedRing {
         return bytes;
     }
 
-    ContextObject get(String id) {
-        Entry e = byId.get(id);
-        return e == null ? null : e.object();
+    /** The entry of the object that ended last with this id, or null. */
+    Entry get(String id) {
+        return byId.get(id);
     }
 
     /** Oldest first. */
