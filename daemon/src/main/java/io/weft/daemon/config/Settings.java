@@ -268,7 +268,8 @@ public final class Settings {
     /** Routing keys sketched one by one. */
     public static final Setting<Integer> SKETCH_MAX_KEYS = Setting.of("sketch.max-keys",
             ValueTypes.integer(1, 100_000), "1024",
-            "routing keys sketched one by one (count, distinct ids); events of further keys are only counted");
+            "routing keys sketched one by one (count, distinct ids); events of further keys are only counted"
+                    + " (and feed the heavy-hitter sketch)");
 
     /** The recent-events cache. */
     public static final Setting<Boolean> RECENT = Setting.of("recent", ValueTypes.onOff(), "on",

@@ -11,7 +11,10 @@ import io.weft.api.v1.FrequentItem;
 import io.weft.api.v1.KeySketch;
 import io.weft.api.v1.SketchResponse;
 import io.weft.daemon.view.TopicMatcher;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class EventSketchesTest {
@@ -89,7 +92,157 @@ class EventSketchesTest {
         assertEquals(2, r.getKeysCount());
         assertEquals(2, r.getUntrackedKeyEvents());
         assertEquals(4, r.getEvents());
-        assertEquals("c", r.getHeavyHitters(0).getItem(), "heavy hitters see every key");
+        assertEquals(List.of("c", "a", "b"), r.getHeavyHittersList().stream().map(FrequentItem::getItem).toList(),
+                "heavy hitters see every key");
+    }
+
+    @Test
+    void shouldReportExactHeavyHittersMostFirstWhenAllKeysAreTracked() {
+        EventSketches s = new EventSketches(List.of(), 1024);
+        for (int k = 0; k < 500; k++) {
+            for (int i = 0; i <= k; i++) {
+                s.onEvent(event("app.key" + k, "id", null));
+            }
+        }
+        SketchResponse r = s.report(TopicMatcher.compile(List.of()), 10);
+        assertEquals(10, r.getHeavyHittersCount());
+        for (int n = 0; n < 10; n++) {
+            FrequentItem hh = r.getHeavyHitters(n);
+            assertEquals("app.key" + (499 - n), hh.getItem());
+            assertEquals(500 - n, hh.getEstimate());
+            assertEquals(500 - n, hh.getLowerBound());
+            assertEquals(500 - n, hh.getUpperBound());
+        }
+        assertEquals(List.of("app.key3", "app.key2"), s.report(TopicMatcher.compile(List.of("app.key2", "app.key3")), 10)
+                .getHeavyHittersList().stream().map(FrequentItem::getItem).toList());
+    }
+
+    @Test
+    void shouldCountEveryKeyExactlyWhenTheKeyTableGrows() {
+        EventSketches s = new EventSketches(List.of(), 5000);
+        for (int round = 0; round < 3; round++) {
+            for (int k = 0; k < 6000; k++) {
+                // New String instances, as the protobuf parser hands keys over.
+                s.onEvent(event(new String("svc." + k), "id-" + round, null));
+            }
+        }
+        SketchResponse r = s.report(TopicMatcher.compile(List.of()), 1);
+        assertEquals(5000, s.keyCount());
+        assertEquals(5000, r.getKeysCount());
+        assertEquals(3 * 1000, r.getUntrackedKeyEvents());
+        for (KeySketch k : r.getKeysList()) {
+            assertTrue(Integer.parseInt(k.getRoutingKey().substring(4)) < 5000, "the first keys are kept: " + k.getRoutingKey());
+            assertEquals(3, k.getCount());
+            assertEquals(3.0, k.getDistinctIds(), 0.01);
+        }
+    }
+
+    @Test
+    void shouldMergeExactAndSketchedHeavyHittersWithinTheirBoundsWhenKeysExceedTheBound() {
+        int maxKeys = 100;
+        EventSketches s = new EventSketches(List.of(), maxKeys);
+        Map<String, Long> truth = new HashMap<>();
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = 0; i < 200_000; i++) {
+            // Keys 0-99 come first and are tracked; later, a skewed mix of 20,000 keys, so the
+            // sketch of untracked keys (4,096 entries) must purge.
+            String key;
+            if (i < maxKeys) {
+                key = "k" + i;
+            } else if (i % 4 == 0) {
+                key = "hot" + (i % 12);
+            } else if (i % 4 == 1) {
+                key = "k" + random.nextInt(maxKeys);
+            } else {
+                key = "cold" + random.nextInt(20_000);
+            }
+            truth.merge(key, 1L, Long::sum);
+            s.onEvent(event(key, "id", null));
+        }
+        SketchResponse r = s.report(TopicMatcher.compile(List.of()), 30);
+        assertEquals(maxKeys, r.getKeysCount());
+        long tracked = truth.entrySet().stream().filter(e -> e.getKey().startsWith("k")).mapToLong(Map.Entry::getValue).sum();
+        assertEquals(200_000 - tracked, r.getUntrackedKeyEvents());
+
+        assertEquals(30, r.getHeavyHittersCount());
+        List<String> items = r.getHeavyHittersList().stream().map(FrequentItem::getItem).toList();
+        for (int h = 0; h < 3; h++) {
+            assertTrue(items.subList(0, 3).contains("hot" + (h * 4)), "the three hot keys come first: " + items);
+        }
+        double previous = Double.MAX_VALUE;
+        for (FrequentItem hh : r.getHeavyHittersList()) {
+            long count = truth.get(hh.getItem());
+            assertTrue(hh.getLowerBound() <= count && count <= hh.getUpperBound(),
+                    hh.getItem() + ": " + count + " outside [" + hh.getLowerBound() + ", " + hh.getUpperBound() + "]");
+            assertTrue(hh.getEstimate() <= previous, "most first: " + items);
+            previous = hh.getEstimate();
+            if (hh.getItem().startsWith("k")) {
+                assertEquals(count, hh.getLowerBound(), "a tracked key is exact");
+                assertEquals(count, hh.getUpperBound(), "a tracked key is exact");
+            } else {
+                assertTrue(hh.getItem().startsWith("hot"), "no cold key is a heavy hitter: " + hh.getItem());
+            }
+        }
+        assertTrue(items.stream().anyMatch(i -> i.startsWith("k")), "tracked keys are among the heavy hitters");
+        assertEquals(List.of("hot0", "k5"), s.report(TopicMatcher.compile(List.of("hot0", "k5")), 30)
+                .getHeavyHittersList().stream().map(FrequentItem::getItem).toList());
+    }
+
+    @Test
+    void shouldCountTopValuesWithinTheirBoundsWhenThePendingTableIsFlushedManyTimes() {
+        EventSketches s = new EventSketches(List.of("client_ip"), 16);
+        Map<String, Long> truth = new HashMap<>();
+        SplittableRandom random = new SplittableRandom(11);
+        int events = 300_000;
+        for (int i = 0; i < events; i++) {
+            // 5 busy addresses among 50,000: far more distinct values than the pending table
+            // (1,024) and the top-values sketch (2,048) hold.
+            String ip = i % 3 == 0 ? "10.1.0." + (i % 5) : "10.2." + random.nextInt(200) + "." + random.nextInt(250);
+            truth.merge(ip, 1L, Long::sum);
+            s.onEvent(event("a", "id", ip));
+        }
+        FieldSketch ip = s.report(TopicMatcher.compile(List.of()), 5).getFields(0);
+        assertEquals(events, ip.getCount());
+        assertWithin(truth.size(), ip.getDistinctLower(), ip.getDistinct(), ip.getDistinctUpper(), "distinct ips");
+        assertEquals(5, ip.getTopCount());
+        for (FrequentItem top : ip.getTopList()) {
+            assertTrue(top.getItem().startsWith("10.1.0."), "the busy addresses are the top values: " + top.getItem());
+            long count = truth.get(top.getItem());
+            assertTrue(top.getLowerBound() <= count && count <= top.getUpperBound(),
+                    top.getItem() + ": " + count + " outside [" + top.getLowerBound() + ", " + top.getUpperBound() + "]");
+            assertTrue(Math.abs(top.getEstimate() - count) <= top.getUpperBound() - top.getLowerBound());
+        }
+    }
+
+    @Test
+    void shouldSeeValuesStillPendingWhenReportingAndCountThemOnceWhenReportedAgain() {
+        EventSketches s = new EventSketches(List.of("client_ip"), 16);
+        for (int i = 0; i < 30; i++) {
+            s.onEvent(event("a", "id", i < 20 ? "10.0.0.1" : "10.0.0.2"));
+        }
+        FieldSketch first = s.report(TopicMatcher.compile(List.of()), 5).getFields(0);
+        assertEquals(List.of("10.0.0.1", "10.0.0.2"), first.getTopList().stream().map(FrequentItem::getItem).toList());
+        assertEquals(20, first.getTop(0).getEstimate());
+        assertEquals(10, first.getTop(1).getEstimate());
+        s.onEvent(event("a", "id", "10.0.0.2"));
+        FieldSketch second = s.report(TopicMatcher.compile(List.of()), 5).getFields(0);
+        assertEquals(20, second.getTop(0).getEstimate(), "flushed counts are not added twice");
+        assertEquals(11, second.getTop(1).getEstimate());
+        assertEquals(2.0, second.getDistinct(), 0.01, "a value seen again after a flush is still one value");
+        assertEquals(31, second.getCount());
+    }
+
+    @Test
+    void shouldKeepPendingCountsOfAKeptFieldWhenTheFieldsChange() {
+        EventSketches s = new EventSketches(List.of("client_ip", "url"), 16);
+        for (int i = 0; i < 5; i++) {
+            s.onEvent(event("a", "id", "10.0.0.9"));
+        }
+        s.setFields(List.of("client_ip"));
+        s.onEvent(event("a", "id", "10.0.0.9"));
+        FieldSketch ip = s.report(TopicMatcher.compile(List.of()), 5).getFields(0);
+        assertEquals(6, ip.getTop(0).getEstimate());
+        assertEquals(List.of("client_ip"), s.fieldNames());
     }
 
     @Test
@@ -104,9 +257,21 @@ class EventSketchesTest {
 
     @Test
     void shouldSketchValuesAsShortTextWhenTheyAreLongOrNotStrings() {
-        assertEquals("x".repeat(64), EventSketches.text(Value.newBuilder().setStringValue("x".repeat(100)).build()));
-        assertEquals("200", EventSketches.text(Value.newBuilder().setNumberValue(200).build()));
-        assertEquals("1.5", EventSketches.text(Value.newBuilder().setNumberValue(1.5).build()));
-        assertEquals("true", EventSketches.text(Value.newBuilder().setBoolValue(true).build()));
+        assertEquals("x".repeat(64), FieldValues.text(Value.newBuilder().setStringValue("x".repeat(100)).build()));
+        assertEquals("200", FieldValues.text(Value.newBuilder().setNumberValue(200).build()));
+        assertEquals("1.5", FieldValues.text(Value.newBuilder().setNumberValue(1.5).build()));
+        assertEquals("true", FieldValues.text(Value.newBuilder().setBoolValue(true).build()));
+    }
+
+    @Test
+    void shouldCountLongValuesByTheirFirst64CharactersWhenSketching() {
+        EventSketches s = new EventSketches(List.of("client_ip"), 16);
+        s.onEvent(event("a", "1", "y".repeat(64) + "-first"));
+        s.onEvent(event("a", "2", "y".repeat(64) + "-second"));
+        s.onEvent(event("a", "3", "y".repeat(63)));
+        FieldSketch f = s.report(TopicMatcher.compile(List.of()), 5).getFields(0);
+        assertEquals("y".repeat(64), f.getTop(0).getItem());
+        assertEquals(2, f.getTop(0).getEstimate());
+        assertEquals(2.0, f.getDistinct(), 0.01);
     }
 }
