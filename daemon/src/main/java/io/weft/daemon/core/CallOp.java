@@ -82,6 +82,9 @@ public sealed interface CallOp {
      */
     record ChannelClose(ChannelPort port, String handle, boolean asSender) implements ChannelOp {}
 
-    /** The Channel stream ended. */
-    record ChannelGone(ChannelPort port) implements ChannelOp {}
+    /**
+     * The Channel stream ended; {@code halfClosed}: the client only finished sending, and the stream
+     * ends after the notices of what it sent before.
+     */
+    record ChannelGone(ChannelPort port, boolean halfClosed) implements ChannelOp {}
 }

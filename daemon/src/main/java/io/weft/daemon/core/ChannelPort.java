@@ -41,6 +41,7 @@ public final class ChannelPort {
     private final SpscArrayQueue<ChannelResponse> outbox;
     private final Listener listener;
     private volatile boolean closed;
+    private volatile boolean finished;
 
     // Broker-owned.
     boolean ended;
@@ -104,6 +105,17 @@ public final class ChannelPort {
     /** True once the stream is gone. Any thread. */
     public boolean isClosed() {
         return closed;
+    }
+
+    /** The broker has dealt with everything the client sent: the stream ends once its outbox is empty. */
+    void finish() {
+        finished = true;
+        listener.wake();
+    }
+
+    /** True once the stream may end when its outbox is empty. Any thread. */
+    public boolean isFinished() {
+        return finished;
     }
 
     @Override

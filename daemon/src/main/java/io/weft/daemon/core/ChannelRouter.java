@@ -92,8 +92,13 @@ final class ChannelRouter {
             send(port, s.handle(), s.value(), s.seq());
         } else if (op instanceof CallOp.ChannelClose c) {
             close(port, c.handle(), c.asSender());
-        } else if (op instanceof CallOp.ChannelGone) {
+        } else if (op instanceof CallOp.ChannelGone g) {
             portGone(port);
+            if (g.halfClosed()) {
+                // The notices of everything the client sent before are in the outbox: the stream ends after them.
+                port.close();
+                port.finish();
+            }
         }
     }
 

@@ -42,7 +42,7 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
         this.errors = errors;
         this.validator = validator;
         this.port = new ChannelPort(clientId, queue, this);
-        this.out = new StreamOutbox<>(out, replies, port::poll);
+        this.out = new StreamOutbox<>(out, replies, port::poll, port::isFinished);
         this.session = new ClientSession("channel:" + clientId);
         out.setOnCancelHandler(this::gone);
     }
@@ -125,10 +125,16 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
         gone();
     }
 
+    /**
+     * The client sends nothing more: its receivers close and its channels end as when it goes, but
+     * the stream ends only after the notices of what it sent before (unknown handles, no route).
+     */
     @Override
     public void onCompleted() {
-        gone();
-        out.complete();
+        if (!port.isClosed() && !offer(new CallOp.ChannelGone(port, true))) {
+            gone();
+            out.complete();
+        }
     }
 
     /** The stream is over: the broker closes its receivers and ends its channels. */
@@ -138,7 +144,7 @@ final class ChannelStream implements StreamObserver<ChannelRequest>, ChannelPort
         }
         port.close();
         // If the queue is full, the broker's sweep finds the closed port within 50 ms.
-        offer(new CallOp.ChannelGone(port));
+        offer(new CallOp.ChannelGone(port, false));
     }
 
     @Override

@@ -51,7 +51,7 @@ final class ServeStream implements StreamObserver<ServeRequest>, CallServer.List
         this.out = new StreamOutbox<>(out, replies, () -> {
             CallServer s = server;
             return s == null ? null : s.poll();
-        });
+        }, () -> false);
         this.inbound = inbound;
         this.errors = errors;
         this.replies = replies;

@@ -3,6 +3,7 @@ package io.weft.daemon.grpc;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -18,16 +19,19 @@ final class StreamOutbox<T> {
     private final ServerCallStreamObserver<T> out;
     private final Executor replies;
     private final Supplier<T> poll;
+    private final BooleanSupplier finished;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private boolean ended;
 
     /**
      * @param poll the next queued item, or null (called under this object's lock only)
+     * @param finished true when the stream is to end once {@code poll} has nothing more
      */
-    StreamOutbox(ServerCallStreamObserver<T> out, Executor replies, Supplier<T> poll) {
+    StreamOutbox(ServerCallStreamObserver<T> out, Executor replies, Supplier<T> poll, BooleanSupplier finished) {
         this.out = out;
         this.replies = replies;
         this.poll = poll;
+        this.finished = finished;
         out.setOnReadyHandler(this::drain);
     }
 
@@ -46,8 +50,14 @@ final class StreamOutbox<T> {
             return;
         }
         while (out.isReady()) {
+            // Read before polling: whatever was queued before the flag was set is then polled first.
+            boolean last = finished.getAsBoolean();
             T item = poll.get();
             if (item == null) {
+                if (last) {
+                    ended = true;
+                    out.onCompleted();
+                }
                 break;
             }
             out.onNext(item);

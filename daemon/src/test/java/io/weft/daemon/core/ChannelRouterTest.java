@@ -66,7 +66,7 @@ class ChannelRouterTest {
         drain(receiverPort);
         router.on(new CallOp.ChannelSend(other, handle, str("b"), 1), 0);
         receiverPort.close();
-        router.on(new CallOp.ChannelGone(receiverPort), 0);
+        router.on(new CallOp.ChannelGone(receiverPort, false), 0);
         for (ChannelPort p : List.of(senderPort, other)) {
             List<ChannelResponse> got = drain(p);
             assertEquals(1, got.size(), p + ": " + got);
@@ -85,9 +85,22 @@ class ChannelRouterTest {
         router.on(new CallOp.ChannelSend(senderPort, handle, str("a"), 1), 0);
         assertEquals("a", drain(receiverPort).get(0).getMessage().getValue().getStringValue());
         senderPort.close();
-        router.on(new CallOp.ChannelGone(senderPort), 0);
+        router.on(new CallOp.ChannelGone(senderPort, false), 0);
         ChannelResponse end = drain(receiverPort).get(0);
         assertTrue(end.getEnd().getAbrupt());
         assertEquals("d1/tx", end.getEnd().getSender());
+    }
+
+    @Test
+    void shouldAnswerEarlierSendsThenFinishWhenASenderHalfCloses() {
+        ChannelPort half = new ChannelPort("half", 8, () -> { });
+        router.on(new CallOp.ChannelSend(half, "d1/never", str("a"), 1), 0);
+        router.on(new CallOp.ChannelSend(half, "elsewhere/x", str("b"), 2), 0);
+        assertTrue(!half.isFinished());
+        router.on(new CallOp.ChannelGone(half, true), 0);
+
+        assertTrue(half.isFinished() && half.isClosed(), "the stream may end once its outbox is empty");
+        List<String> reasons = drain(half).stream().map(r -> r.getFailed().getError().getReason()).toList();
+        assertEquals(List.of("TARGET_GONE", "NO_ROUTE"), reasons);
     }
 }

@@ -123,6 +123,21 @@ class ChannelApiIT {
     }
 
     @Test
+    void shouldAnswerEverySendBeforeEndingWhenTheClientHalfCloses() throws Exception {
+        try (WeftdProcess d = WeftdProcess.builder().start()) {
+            Stream tx = new Stream(d);
+            // As grpcurl does: the requests, then the end of input at once.
+            tx.out.onNext(send(d.daemonId() + "/never", num(1), 1));
+            tx.out.onNext(send("elsewhere/x", num(2), 2));
+            tx.out.onCompleted();
+
+            assertEquals("TARGET_GONE", tx.response().getFailed().getError().getReason());
+            assertEquals("NO_ROUTE", tx.response().getFailed().getError().getReason());
+            assertEquals("completed", tx.next());
+        }
+    }
+
+    @Test
     void shouldEndTheStreamWithInvalidArgumentWhenARequestCarriesNothing() throws Exception {
         try (WeftdProcess d = WeftdProcess.builder().start(); Stream s = new Stream(d)) {
             s.out.onNext(ChannelRequest.getDefaultInstance());
