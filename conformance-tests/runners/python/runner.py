@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import grpc
 
@@ -80,6 +80,27 @@ def view_filter(args: dict, with_states: bool) -> dict:
         out["states"] = f.get("states")
     return out
 
+
+
+def collect(a: dict, next_item: Callable[[float], Optional[Tuple[dict, bool]]]) -> List[dict]:
+    """Up to a step's `count` items (1) within its `timeout_ms` (3000).
+
+    `next_item(seconds_left)` returns None when nothing more came, else the item and whether
+    to go on after it.
+    """
+    end = time.monotonic() + a.get("timeout_ms", 3000) / 1000.0
+    items: List[dict] = []
+    while len(items) < a.get("count", 1):
+        left = end - time.monotonic()
+        if left <= 0:
+            break
+        got = next_item(left)
+        if got is None:
+            break
+        items.append(got[0])
+        if not got[1]:
+            break
+    return items
 
 class Handlers:
     """Handler behaviours described as data (README, "serve"), with what each function saw."""
@@ -231,17 +252,14 @@ class Session:
 
     def do_watch_next(self, client: weft.Client, a: dict) -> Any:
         w = self.watches[a["watch"]]
-        end = time.monotonic() + a.get("timeout_ms", 3000) / 1000.0
-        items: List[dict] = []
-        while len(items) < a.get("count", 1):
-            left = end - time.monotonic()
-            if left <= 0:
-                break
+
+        def next_item(left: float) -> Optional[Tuple[dict, bool]]:
             item = w.poll(left)
             if item is None:
-                break
-            items.append(canon_object(item) if isinstance(item, weft.Object) else canon_message(item))
-        return items
+                return None
+            return (canon_object(item) if isinstance(item, weft.Object) else canon_message(item)), True
+
+        return collect(a, next_item)
 
     def do_close_watch(self, client: weft.Client, a: dict) -> Any:
         self.watches.pop(a["watch"]).close()
@@ -340,24 +358,17 @@ class Session:
     def do_receive(self, client: weft.Client, a: dict) -> Any:
         """Up to `count` items within `timeout_ms`: messages, ends, and the receiver's failure (last)."""
         r = self.receivers[a["receiver"]]
-        end = time.monotonic() + a.get("timeout_ms", 3000) / 1000.0
-        items: List[dict] = []
-        while len(items) < a.get("count", 1):
-            left = end - time.monotonic()
-            if left <= 0:
-                break
+
+        def next_item(left: float) -> Optional[Tuple[dict, bool]]:
             try:
                 m = r.poll(left)
             except weft.ChannelEnded as e:
-                items.append({"end": {"sender": e.sender, "abrupt": e.abrupt}})
-                continue
+                return {"end": {"sender": e.sender, "abrupt": e.abrupt}}, True
             except weft.WeftError as e:
-                items.append({"failed": {"code": e.code.name, "reason": e.reason}})
-                break
-            if m is None:
-                break
-            items.append({"value": m.value, "sender": m.sender})
-        return items
+                return {"failed": {"code": e.code.name, "reason": e.reason}}, False
+            return None if m is None else ({"value": m.value, "sender": m.sender}, True)
+
+        return collect(a, next_item)
 
     def do_sender(self, client: weft.Client, a: dict) -> Any:
         self.senders[a["as"]] = client.sender(a["handle"])

@@ -251,8 +251,27 @@ final class Session implements AutoCloseable {
     return null;
   }
 
-  private Object watchNext(Map<String, Object> a) {
+  private Object watchNext(Map<String, Object> a) throws InterruptedException {
     Monitor<?> m = watches.get(str(a, "watch"));
+    return collect(a, left -> {
+      Object item = m.poll(left);
+      if (item == null) {
+        return null;
+      }
+      return new Item(item instanceof ContextObject o ? object(o) : message((ContextEvent) item), true);
+    });
+  }
+
+  /** One collected item, and whether to wait for more after it. */
+  private record Item(Object value, boolean more) {}
+
+  /** The next item within {@code left}, or null when none came. */
+  private interface NextItem {
+    Item next(Duration left) throws InterruptedException;
+  }
+
+  /** Up to a step's {@code count} items (1) within its {@code timeout_ms} (3000). */
+  private static List<Object> collect(Map<String, Object> a, NextItem next) throws InterruptedException {
     long end = System.nanoTime() + millis(a, "timeout_ms", 3000).toNanos();
     int count = ((Number) a.getOrDefault("count", 1.0)).intValue();
     List<Object> items = new ArrayList<>();
@@ -261,11 +280,14 @@ final class Session implements AutoCloseable {
       if (left <= 0) {
         break;
       }
-      Object item = m.poll(Duration.ofNanos(left));
+      Item item = next.next(Duration.ofNanos(left));
       if (item == null) {
         break;
       }
-      items.add(item instanceof ContextObject o ? object(o) : message((ContextEvent) item));
+      items.add(item.value());
+      if (!item.more()) {
+        break;
+      }
     }
     return items;
   }
@@ -405,31 +427,22 @@ final class Session implements AutoCloseable {
   /** Up to {@code count} items within {@code timeout_ms}: messages, ends, and the receiver's failure (last). */
   private Object receive(Map<String, Object> a) throws InterruptedException {
     Receiver r = receivers.get(str(a, "receiver"));
-    long end = System.nanoTime() + millis(a, "timeout_ms", 3000).toNanos();
-    int count = ((Number) a.getOrDefault("count", 1.0)).intValue();
-    List<Object> items = new ArrayList<>();
-    while (items.size() < count) {
-      long left = end - System.nanoTime();
-      if (left <= 0) {
-        break;
-      }
+    return collect(a, left -> {
       try {
-        Receiver.Message m = r.receive(Duration.ofNanos(left));
+        Receiver.Message m = r.receive(left);
         if (m == null) {
-          break;
+          return null;
         }
         Map<String, Object> item = new LinkedHashMap<>();
         item.put("value", m.value());
         item.put("sender", m.sender());
-        items.add(item);
+        return new Item(item, true);
       } catch (ChannelEndedException e) {
-        items.add(Map.of("end", Map.of("sender", e.sender(), "abrupt", e.abrupt())));
+        return new Item(Map.of("end", Map.of("sender", e.sender(), "abrupt", e.abrupt())), true);
       } catch (WeftException e) {
-        items.add(Map.of("failed", Map.of("code", e.status().getCode().name(), "reason", e.reason())));
-        break;
+        return new Item(Map.of("failed", Map.of("code", e.status().getCode().name(), "reason", e.reason())), false);
       }
-    }
-    return items;
+    });
   }
 
   // ---- argument helpers
