@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "driver"))
 import grpcurl  # noqa: E402  (the driver's helper, shared)
+import runner_loop  # noqa: E402  (the runner side of the protocol, shared)
 
 UNSUPPORTED = {
     "serve": "grpcurl sends its whole input before it reads: it cannot answer invocations on a Serve stream",
@@ -443,16 +444,7 @@ def handle(session: Optional[Session], msg: dict) -> "tuple[Optional[Session], d
 
 
 def main() -> None:
-    session: Optional[Session] = None
-    for line in sys.stdin:
-        msg = json.loads(line)
-        if msg.get("cmd") == "quit":
-            break
-        session, reply = handle(session, msg)
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
-    if session is not None:
-        session.close()
+    runner_loop.serve(handle)
 
 
 if __name__ == "__main__":

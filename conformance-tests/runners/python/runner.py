@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 import threading
 import time
@@ -16,6 +16,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import grpc
 
 import weft
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "driver"))
+import runner_loop  # noqa: E402  (the runner side of the protocol, shared with the grpcurl runner)
 
 WAIT_CANCEL_MAX_S = 10.0
 
@@ -423,16 +426,7 @@ def handle(session: Optional[Session], msg: dict) -> "tuple[Optional[Session], d
 
 
 def main() -> None:
-    session: Optional[Session] = None
-    for line in sys.stdin:
-        msg = json.loads(line)
-        if msg.get("cmd") == "quit":
-            break
-        session, reply = handle(session, msg)
-        sys.stdout.write(json.dumps(reply, default=repr) + "\n")
-        sys.stdout.flush()
-    if session is not None:
-        session.close()
+    runner_loop.serve(handle)
 
 
 if __name__ == "__main__":
