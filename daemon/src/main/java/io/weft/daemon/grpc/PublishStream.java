@@ -69,8 +69,7 @@ final class PublishStream implements StreamObserver<PublishRequest> {
         this.replies = replies;
         out.setOnReadyHandler(this::sendPending);
         out.setOnCancelHandler(this::onCancelled);
-        out.disableAutoRequest();
-        out.request(1);
+        PacedReading.start(out);
     }
 
     @Override
@@ -135,14 +134,7 @@ final class PublishStream implements StreamObserver<PublishRequest> {
             }
         }
         sendPending();
-        if (!session.pause(inbound.clientQuota(), this::resumeReading)) {
-            out.request(1);
-        }
-    }
-
-    /** The broker has worked the client below half its quota (broker thread: hand over only). */
-    private void resumeReading() {
-        replies.execute(() -> out.request(1));
+        PacedReading.next(out, session, inbound.clientQuota(), replies);
     }
 
     private boolean openSession(String clientId) {

@@ -63,8 +63,7 @@ final class RecordStream implements StreamObserver<RecordRequest> {
         this.sessions = sessions;
         out.setOnReadyHandler(this::sendPending);
         out.setOnCancelHandler(this::onCancelled);
-        out.disableAutoRequest();
-        out.request(1);
+        PacedReading.start(out);
     }
 
     @Override
@@ -99,14 +98,7 @@ final class RecordStream implements StreamObserver<RecordRequest> {
             errors.count(ErrorReason.ERROR_REASON_QUEUE_FULL);
             sendPending();
         }
-        if (!session.pause(inbound.clientQuota(), this::resumeReading)) {
-            out.request(1);
-        }
-    }
-
-    /** The broker has worked the client below half its quota (broker thread: hand over only). */
-    private void resumeReading() {
-        replies.execute(() -> out.request(1));
+        PacedReading.next(out, session, inbound.clientQuota(), replies);
     }
 
     private boolean openSession(String clientId) {
