@@ -77,6 +77,34 @@ final class Caller {
     return result;
   }
 
+  /**
+   * The thread waiting for a call was interrupted. weftd cancelling the handler's call interrupts
+   * the handler's thread, so inside a cancelled handler the nested call fails the way its parent
+   * did; anywhere else the interrupt cancelled the call.
+   */
+  static CallError interrupted(String target, InterruptedException e) {
+    CallContext parent = CallContext.current().orElse(null);
+    if (parent == null || !parent.isCancelled()) {
+      return new CallError(target, "CANCELLED", Status.CANCELLED.withDescription("interrupted"),
+          Map.of("scope", "call"), e);
+    }
+    boolean deadline = endedByDeadline(parent);
+    Status status = (deadline ? Status.DEADLINE_EXCEEDED : Status.CANCELLED).withDescription(
+        "the call being handled (" + parent.callId() + " " + parent.endpoint() + "." + parent.function() + ") "
+            + (deadline ? "reached its deadline" : "was cancelled"));
+    return new CallError(target, deadline ? "DEADLINE_EXCEEDED" : "CANCELLED", status, Map.of("scope", "parent"), e);
+  }
+
+  /**
+   * Whether a cancelled parent ended because of its deadline. A parent whose deadline was (all but)
+   * reached ended because of it however the cancel arrived: weftd's forwarded CANCEL and the local
+   * deadline race each other (weftd applies the same margin).
+   */
+  private static boolean endedByDeadline(CallContext parent) {
+    return parent.isCancelled() && ("DEADLINE_EXCEEDED".equals(parent.cancelReason())
+        || parent.deadlineNanos() - System.nanoTime() <= DEADLINE_MARGIN_NS);
+  }
+
   /** A cancel this close to the deadline counts as the deadline (as weftd counts it). */
   private static final long DEADLINE_MARGIN_NS = 100_000_000L;
 
@@ -91,14 +119,8 @@ final class Caller {
         && (parent.isCancelled() || parent.deadlineNanos() - ownDeadline <= 0);
     Map<String, String> meta = new HashMap<>(w.metadata());
     meta.put("scope", parentBound ? "parent" : "call");
-    // The parent ended first (its deadline, or weftd cancelling it because of a deadline upstream):
-    // the nested call fails the way the parent did.
-    // A parent whose deadline was (all but) reached ended because of it, however the cancel arrived:
-    // weftd's forwarded CANCEL and the local deadline race each other (weftd applies the same margin).
-    boolean parentDeadline = parentBound && parent.isCancelled()
-        && ("DEADLINE_EXCEEDED".equals(parent.cancelReason())
-            || parent.deadlineNanos() - System.nanoTime() <= DEADLINE_MARGIN_NS);
-    String reason = code == Status.Code.DEADLINE_EXCEEDED || parentDeadline ? "DEADLINE_EXCEEDED" : "CANCELLED";
+    String reason = code == Status.Code.DEADLINE_EXCEEDED || (parentBound && endedByDeadline(parent))
+        ? "DEADLINE_EXCEEDED" : "CANCELLED";
     return new CallError(target, reason, w.status(), meta, t);
   }
 }

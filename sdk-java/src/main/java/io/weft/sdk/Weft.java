@@ -337,8 +337,7 @@ public final class Weft implements AutoCloseable {
     } catch (InterruptedException e) {
       f.cancel(true);
       Thread.currentThread().interrupt();
-      throw new CallError(target, "CANCELLED", io.grpc.Status.CANCELLED.withDescription("interrupted"),
-          Map.of("scope", "call"), e);
+      throw Caller.interrupted(target, e);
     }
   }
 
