@@ -931,6 +931,326 @@ func (x *CallResponse) GetDaemonId() string {
 	return ""
 }
 
+type CallStreamRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Calls         []*StreamedCall        `protobuf:"bytes,1,rep,name=calls,proto3" json:"calls,omitempty"`
+	Cancels       []*StreamedCancel      `protobuf:"bytes,2,rep,name=cancels,proto3" json:"cancels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallStreamRequest) Reset() {
+	*x = CallStreamRequest{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallStreamRequest) ProtoMessage() {}
+
+func (x *CallStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallStreamRequest.ProtoReflect.Descriptor instead.
+func (*CallStreamRequest) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CallStreamRequest) GetCalls() []*StreamedCall {
+	if x != nil {
+		return x.Calls
+	}
+	return nil
+}
+
+func (x *CallStreamRequest) GetCancels() []*StreamedCancel {
+	if x != nil {
+		return x.Cancels
+	}
+	return nil
+}
+
+type StreamedCall struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's name for the call: unique among its calls in flight on this stream.
+	Ref     uint64       `protobuf:"varint,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Request *CallRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// The call's budget (what a unary Call takes from its gRPC deadline); unset: call.default-timeout.
+	Timeout       *durationpb.Duration `protobuf:"bytes,3,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamedCall) Reset() {
+	*x = StreamedCall{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamedCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamedCall) ProtoMessage() {}
+
+func (x *StreamedCall) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamedCall.ProtoReflect.Descriptor instead.
+func (*StreamedCall) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *StreamedCall) GetRef() uint64 {
+	if x != nil {
+		return x.Ref
+	}
+	return 0
+}
+
+func (x *StreamedCall) GetRequest() *CallRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *StreamedCall) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+type StreamedCancel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   uint64                 `protobuf:"varint,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// The caller gave up because the call's deadline passed (the handler sees DEADLINE_EXCEEDED
+	// rather than CANCELLED).
+	DeadlinePassed bool `protobuf:"varint,2,opt,name=deadline_passed,json=deadlinePassed,proto3" json:"deadline_passed,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StreamedCancel) Reset() {
+	*x = StreamedCancel{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamedCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamedCancel) ProtoMessage() {}
+
+func (x *StreamedCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamedCancel.ProtoReflect.Descriptor instead.
+func (*StreamedCancel) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *StreamedCancel) GetRef() uint64 {
+	if x != nil {
+		return x.Ref
+	}
+	return 0
+}
+
+func (x *StreamedCancel) GetDeadlinePassed() bool {
+	if x != nil {
+		return x.DeadlinePassed
+	}
+	return false
+}
+
+type CallStreamResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Outcomes      []*CallOutcome         `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallStreamResponse) Reset() {
+	*x = CallStreamResponse{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallStreamResponse) ProtoMessage() {}
+
+func (x *CallStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallStreamResponse.ProtoReflect.Descriptor instead.
+func (*CallStreamResponse) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CallStreamResponse) GetOutcomes() []*CallOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+type CallOutcome struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   uint64                 `protobuf:"varint,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Empty when weftd refused the call before giving it an id.
+	CallId string `protobuf:"bytes,2,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// The daemon whose client answered (with `value`).
+	DaemonId string `protobuf:"bytes,3,opt,name=daemon_id,json=daemonId,proto3" json:"daemon_id,omitempty"`
+	// Types that are valid to be assigned to Outcome:
+	//
+	//	*CallOutcome_Value
+	//	*CallOutcome_Error
+	Outcome       isCallOutcome_Outcome `protobuf_oneof:"outcome"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallOutcome) Reset() {
+	*x = CallOutcome{}
+	mi := &file_weft_v1_call_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallOutcome) ProtoMessage() {}
+
+func (x *CallOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_weft_v1_call_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallOutcome.ProtoReflect.Descriptor instead.
+func (*CallOutcome) Descriptor() ([]byte, []int) {
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CallOutcome) GetRef() uint64 {
+	if x != nil {
+		return x.Ref
+	}
+	return 0
+}
+
+func (x *CallOutcome) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *CallOutcome) GetDaemonId() string {
+	if x != nil {
+		return x.DaemonId
+	}
+	return ""
+}
+
+func (x *CallOutcome) GetOutcome() isCallOutcome_Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *CallOutcome) GetValue() *structpb.Value {
+	if x != nil {
+		if x, ok := x.Outcome.(*CallOutcome_Value); ok {
+			return x.Value
+		}
+	}
+	return nil
+}
+
+func (x *CallOutcome) GetError() *CallError {
+	if x != nil {
+		if x, ok := x.Outcome.(*CallOutcome_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isCallOutcome_Outcome interface {
+	isCallOutcome_Outcome()
+}
+
+type CallOutcome_Value struct {
+	Value *structpb.Value `protobuf:"bytes,4,opt,name=value,proto3,oneof"`
+}
+
+type CallOutcome_Error struct {
+	Error *CallError `protobuf:"bytes,5,opt,name=error,proto3,oneof"`
+}
+
+func (*CallOutcome_Value) isCallOutcome_Outcome() {}
+
+func (*CallOutcome_Error) isCallOutcome_Outcome() {}
+
 type CallAllRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1 to 256 targets, each as in CallRequest.target.
@@ -944,7 +1264,7 @@ type CallAllRequest struct {
 
 func (x *CallAllRequest) Reset() {
 	*x = CallAllRequest{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[12]
+	mi := &file_weft_v1_call_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1276,7 @@ func (x *CallAllRequest) String() string {
 func (*CallAllRequest) ProtoMessage() {}
 
 func (x *CallAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[12]
+	mi := &file_weft_v1_call_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1289,7 @@ func (x *CallAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallAllRequest.ProtoReflect.Descriptor instead.
 func (*CallAllRequest) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{12}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CallAllRequest) GetTargets() []string {
@@ -1016,7 +1336,7 @@ type CallAllResponse struct {
 
 func (x *CallAllResponse) Reset() {
 	*x = CallAllResponse{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[13]
+	mi := &file_weft_v1_call_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1348,7 @@ func (x *CallAllResponse) String() string {
 func (*CallAllResponse) ProtoMessage() {}
 
 func (x *CallAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[13]
+	mi := &file_weft_v1_call_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1361,7 @@ func (x *CallAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallAllResponse.ProtoReflect.Descriptor instead.
 func (*CallAllResponse) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{13}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CallAllResponse) GetIndex() uint32 {
@@ -1114,7 +1434,7 @@ type CallError struct {
 
 func (x *CallError) Reset() {
 	*x = CallError{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[14]
+	mi := &file_weft_v1_call_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1446,7 @@ func (x *CallError) String() string {
 func (*CallError) ProtoMessage() {}
 
 func (x *CallError) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[14]
+	mi := &file_weft_v1_call_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1459,7 @@ func (x *CallError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallError.ProtoReflect.Descriptor instead.
 func (*CallError) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{14}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CallError) GetCode() string {
@@ -1184,7 +1504,7 @@ type ChannelRequest struct {
 
 func (x *ChannelRequest) Reset() {
 	*x = ChannelRequest{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[15]
+	mi := &file_weft_v1_call_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1516,7 @@ func (x *ChannelRequest) String() string {
 func (*ChannelRequest) ProtoMessage() {}
 
 func (x *ChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[15]
+	mi := &file_weft_v1_call_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1529,7 @@ func (x *ChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelRequest.ProtoReflect.Descriptor instead.
 func (*ChannelRequest) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{15}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ChannelRequest) GetMsg() isChannelRequest_Msg {
@@ -1279,7 +1599,7 @@ type OpenReceiver struct {
 
 func (x *OpenReceiver) Reset() {
 	*x = OpenReceiver{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[16]
+	mi := &file_weft_v1_call_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1611,7 @@ func (x *OpenReceiver) String() string {
 func (*OpenReceiver) ProtoMessage() {}
 
 func (x *OpenReceiver) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[16]
+	mi := &file_weft_v1_call_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1624,7 @@ func (x *OpenReceiver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenReceiver.ProtoReflect.Descriptor instead.
 func (*OpenReceiver) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{16}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OpenReceiver) GetRef() uint64 {
@@ -1329,7 +1649,7 @@ type ChannelSend struct {
 
 func (x *ChannelSend) Reset() {
 	*x = ChannelSend{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[17]
+	mi := &file_weft_v1_call_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1661,7 @@ func (x *ChannelSend) String() string {
 func (*ChannelSend) ProtoMessage() {}
 
 func (x *ChannelSend) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[17]
+	mi := &file_weft_v1_call_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1674,7 @@ func (x *ChannelSend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelSend.ProtoReflect.Descriptor instead.
 func (*ChannelSend) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{17}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ChannelSend) GetHandle() string {
@@ -1391,7 +1711,7 @@ type CloseChannel struct {
 
 func (x *CloseChannel) Reset() {
 	*x = CloseChannel{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[18]
+	mi := &file_weft_v1_call_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1403,7 +1723,7 @@ func (x *CloseChannel) String() string {
 func (*CloseChannel) ProtoMessage() {}
 
 func (x *CloseChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[18]
+	mi := &file_weft_v1_call_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1416,7 +1736,7 @@ func (x *CloseChannel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseChannel.ProtoReflect.Descriptor instead.
 func (*CloseChannel) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{18}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CloseChannel) GetHandle() string {
@@ -1448,7 +1768,7 @@ type ChannelResponse struct {
 
 func (x *ChannelResponse) Reset() {
 	*x = ChannelResponse{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[19]
+	mi := &file_weft_v1_call_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1460,7 +1780,7 @@ func (x *ChannelResponse) String() string {
 func (*ChannelResponse) ProtoMessage() {}
 
 func (x *ChannelResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[19]
+	mi := &file_weft_v1_call_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1473,7 +1793,7 @@ func (x *ChannelResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelResponse.ProtoReflect.Descriptor instead.
 func (*ChannelResponse) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{19}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ChannelResponse) GetMsg() isChannelResponse_Msg {
@@ -1560,7 +1880,7 @@ type ReceiverOpened struct {
 
 func (x *ReceiverOpened) Reset() {
 	*x = ReceiverOpened{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[20]
+	mi := &file_weft_v1_call_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1892,7 @@ func (x *ReceiverOpened) String() string {
 func (*ReceiverOpened) ProtoMessage() {}
 
 func (x *ReceiverOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[20]
+	mi := &file_weft_v1_call_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1905,7 @@ func (x *ReceiverOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiverOpened.ProtoReflect.Descriptor instead.
 func (*ReceiverOpened) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{20}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReceiverOpened) GetRef() uint64 {
@@ -1622,7 +1942,7 @@ type ChannelMessage struct {
 
 func (x *ChannelMessage) Reset() {
 	*x = ChannelMessage{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[21]
+	mi := &file_weft_v1_call_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1954,7 @@ func (x *ChannelMessage) String() string {
 func (*ChannelMessage) ProtoMessage() {}
 
 func (x *ChannelMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[21]
+	mi := &file_weft_v1_call_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1967,7 @@ func (x *ChannelMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelMessage.ProtoReflect.Descriptor instead.
 func (*ChannelMessage) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{21}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ChannelMessage) GetHandle() string {
@@ -1684,7 +2004,7 @@ type ChannelEnd struct {
 
 func (x *ChannelEnd) Reset() {
 	*x = ChannelEnd{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[22]
+	mi := &file_weft_v1_call_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1696,7 +2016,7 @@ func (x *ChannelEnd) String() string {
 func (*ChannelEnd) ProtoMessage() {}
 
 func (x *ChannelEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[22]
+	mi := &file_weft_v1_call_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1709,7 +2029,7 @@ func (x *ChannelEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEnd.ProtoReflect.Descriptor instead.
 func (*ChannelEnd) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{22}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ChannelEnd) GetHandle() string {
@@ -1758,7 +2078,7 @@ type ChannelFailed struct {
 
 func (x *ChannelFailed) Reset() {
 	*x = ChannelFailed{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[23]
+	mi := &file_weft_v1_call_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +2090,7 @@ func (x *ChannelFailed) String() string {
 func (*ChannelFailed) ProtoMessage() {}
 
 func (x *ChannelFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[23]
+	mi := &file_weft_v1_call_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +2103,7 @@ func (x *ChannelFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelFailed.ProtoReflect.Descriptor instead.
 func (*ChannelFailed) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{23}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ChannelFailed) GetHandle() string {
@@ -1843,7 +2163,7 @@ type InFlightCall struct {
 
 func (x *InFlightCall) Reset() {
 	*x = InFlightCall{}
-	mi := &file_weft_v1_call_service_proto_msgTypes[24]
+	mi := &file_weft_v1_call_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +2175,7 @@ func (x *InFlightCall) String() string {
 func (*InFlightCall) ProtoMessage() {}
 
 func (x *InFlightCall) ProtoReflect() protoreflect.Message {
-	mi := &file_weft_v1_call_service_proto_msgTypes[24]
+	mi := &file_weft_v1_call_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +2188,7 @@ func (x *InFlightCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InFlightCall.ProtoReflect.Descriptor instead.
 func (*InFlightCall) Descriptor() ([]byte, []int) {
-	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{24}
+	return file_weft_v1_call_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *InFlightCall) GetCallId() string {
@@ -2011,7 +2331,26 @@ const file_weft_v1_call_service_proto_rawDesc = "" +
 	"\fCallResponse\x12,\n" +
 	"\x05value\x18\x01 \x01(\v2\x16.google.protobuf.ValueR\x05value\x12\x17\n" +
 	"\acall_id\x18\x02 \x01(\tR\x06callId\x12\x1b\n" +
-	"\tdaemon_id\x18\x03 \x01(\tR\bdaemonId\"\x98\x01\n" +
+	"\tdaemon_id\x18\x03 \x01(\tR\bdaemonId\"s\n" +
+	"\x11CallStreamRequest\x12+\n" +
+	"\x05calls\x18\x01 \x03(\v2\x15.weft.v1.StreamedCallR\x05calls\x121\n" +
+	"\acancels\x18\x02 \x03(\v2\x17.weft.v1.StreamedCancelR\acancels\"\x85\x01\n" +
+	"\fStreamedCall\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\x04R\x03ref\x12.\n" +
+	"\arequest\x18\x02 \x01(\v2\x14.weft.v1.CallRequestR\arequest\x123\n" +
+	"\atimeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"K\n" +
+	"\x0eStreamedCancel\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\x04R\x03ref\x12'\n" +
+	"\x0fdeadline_passed\x18\x02 \x01(\bR\x0edeadlinePassed\"F\n" +
+	"\x12CallStreamResponse\x120\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x14.weft.v1.CallOutcomeR\boutcomes\"\xbc\x01\n" +
+	"\vCallOutcome\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\x04R\x03ref\x12\x17\n" +
+	"\acall_id\x18\x02 \x01(\tR\x06callId\x12\x1b\n" +
+	"\tdaemon_id\x18\x03 \x01(\tR\bdaemonId\x12.\n" +
+	"\x05value\x18\x04 \x01(\v2\x16.google.protobuf.ValueH\x00R\x05value\x12*\n" +
+	"\x05error\x18\x05 \x01(\v2\x12.weft.v1.CallErrorH\x00R\x05errorB\t\n" +
+	"\aoutcome\"\x98\x01\n" +
 	"\x0eCallAllRequest\x12\x18\n" +
 	"\atargets\x18\x01 \x03(\tR\atargets\x12\x1a\n" +
 	"\bfunction\x18\x02 \x01(\tR\bfunction\x12*\n" +
@@ -2087,11 +2426,13 @@ const file_weft_v1_call_service_proto_rawDesc = "" +
 	"\x16CALL_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CALL_STATE_QUEUED\x10\x01\x12\x16\n" +
 	"\x12CALL_STATE_RUNNING\x10\x02\x12\x18\n" +
-	"\x14CALL_STATE_FORWARDED\x10\x032\x80\x02\n" +
+	"\x14CALL_STATE_FORWARDED\x10\x032\xcb\x02\n" +
 	"\vCallService\x12:\n" +
 	"\x05Serve\x12\x15.weft.v1.ServeRequest\x1a\x16.weft.v1.ServeResponse(\x010\x01\x123\n" +
 	"\x04Call\x12\x14.weft.v1.CallRequest\x1a\x15.weft.v1.CallResponse\x12>\n" +
-	"\aCallAll\x12\x17.weft.v1.CallAllRequest\x1a\x18.weft.v1.CallAllResponse0\x01\x12@\n" +
+	"\aCallAll\x12\x17.weft.v1.CallAllRequest\x1a\x18.weft.v1.CallAllResponse0\x01\x12I\n" +
+	"\n" +
+	"CallStream\x12\x1a.weft.v1.CallStreamRequest\x1a\x1b.weft.v1.CallStreamResponse(\x010\x01\x12@\n" +
 	"\aChannel\x12\x17.weft.v1.ChannelRequest\x1a\x18.weft.v1.ChannelResponse(\x010\x01Ba\n" +
 	"\x0eio.weft.api.v1B\x10CallServiceProtoP\x01Z;github.com/weft-dev/weft/sdk-go/internal/gen/weft/v1;weftv1b\x06proto3"
 
@@ -2108,7 +2449,7 @@ func file_weft_v1_call_service_proto_rawDescGZIP() []byte {
 }
 
 var file_weft_v1_call_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_weft_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_weft_v1_call_service_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_weft_v1_call_service_proto_goTypes = []any{
 	(CallState)(0),              // 0: weft.v1.CallState
 	(*ServeRequest)(nil),        // 1: weft.v1.ServeRequest
@@ -2123,68 +2464,82 @@ var file_weft_v1_call_service_proto_goTypes = []any{
 	(*CancelInvocation)(nil),    // 10: weft.v1.CancelInvocation
 	(*CallRequest)(nil),         // 11: weft.v1.CallRequest
 	(*CallResponse)(nil),        // 12: weft.v1.CallResponse
-	(*CallAllRequest)(nil),      // 13: weft.v1.CallAllRequest
-	(*CallAllResponse)(nil),     // 14: weft.v1.CallAllResponse
-	(*CallError)(nil),           // 15: weft.v1.CallError
-	(*ChannelRequest)(nil),      // 16: weft.v1.ChannelRequest
-	(*OpenReceiver)(nil),        // 17: weft.v1.OpenReceiver
-	(*ChannelSend)(nil),         // 18: weft.v1.ChannelSend
-	(*CloseChannel)(nil),        // 19: weft.v1.CloseChannel
-	(*ChannelResponse)(nil),     // 20: weft.v1.ChannelResponse
-	(*ReceiverOpened)(nil),      // 21: weft.v1.ReceiverOpened
-	(*ChannelMessage)(nil),      // 22: weft.v1.ChannelMessage
-	(*ChannelEnd)(nil),          // 23: weft.v1.ChannelEnd
-	(*ChannelFailed)(nil),       // 24: weft.v1.ChannelFailed
-	(*InFlightCall)(nil),        // 25: weft.v1.InFlightCall
-	nil,                         // 26: weft.v1.CallError.MetadataEntry
-	(*structpb.Value)(nil),      // 27: google.protobuf.Value
-	(*durationpb.Duration)(nil), // 28: google.protobuf.Duration
+	(*CallStreamRequest)(nil),   // 13: weft.v1.CallStreamRequest
+	(*StreamedCall)(nil),        // 14: weft.v1.StreamedCall
+	(*StreamedCancel)(nil),      // 15: weft.v1.StreamedCancel
+	(*CallStreamResponse)(nil),  // 16: weft.v1.CallStreamResponse
+	(*CallOutcome)(nil),         // 17: weft.v1.CallOutcome
+	(*CallAllRequest)(nil),      // 18: weft.v1.CallAllRequest
+	(*CallAllResponse)(nil),     // 19: weft.v1.CallAllResponse
+	(*CallError)(nil),           // 20: weft.v1.CallError
+	(*ChannelRequest)(nil),      // 21: weft.v1.ChannelRequest
+	(*OpenReceiver)(nil),        // 22: weft.v1.OpenReceiver
+	(*ChannelSend)(nil),         // 23: weft.v1.ChannelSend
+	(*CloseChannel)(nil),        // 24: weft.v1.CloseChannel
+	(*ChannelResponse)(nil),     // 25: weft.v1.ChannelResponse
+	(*ReceiverOpened)(nil),      // 26: weft.v1.ReceiverOpened
+	(*ChannelMessage)(nil),      // 27: weft.v1.ChannelMessage
+	(*ChannelEnd)(nil),          // 28: weft.v1.ChannelEnd
+	(*ChannelFailed)(nil),       // 29: weft.v1.ChannelFailed
+	(*InFlightCall)(nil),        // 30: weft.v1.InFlightCall
+	nil,                         // 31: weft.v1.CallError.MetadataEntry
+	(*structpb.Value)(nil),      // 32: google.protobuf.Value
+	(*durationpb.Duration)(nil), // 33: google.protobuf.Duration
 }
 var file_weft_v1_call_service_proto_depIdxs = []int32{
 	2,  // 0: weft.v1.ServeRequest.register:type_name -> weft.v1.Register
 	5,  // 1: weft.v1.ServeRequest.result:type_name -> weft.v1.CallResult
 	3,  // 2: weft.v1.Register.endpoints:type_name -> weft.v1.EndpointSpec
 	4,  // 3: weft.v1.EndpointSpec.policy:type_name -> weft.v1.EndpointPolicy
-	27, // 4: weft.v1.CallResult.value:type_name -> google.protobuf.Value
+	32, // 4: weft.v1.CallResult.value:type_name -> google.protobuf.Value
 	6,  // 5: weft.v1.CallResult.error:type_name -> weft.v1.RemoteError
 	8,  // 6: weft.v1.ServeResponse.registered:type_name -> weft.v1.Registered
 	9,  // 7: weft.v1.ServeResponse.invocation:type_name -> weft.v1.Invocation
 	10, // 8: weft.v1.ServeResponse.cancel:type_name -> weft.v1.CancelInvocation
-	27, // 9: weft.v1.Invocation.args:type_name -> google.protobuf.Value
-	28, // 10: weft.v1.Invocation.budget:type_name -> google.protobuf.Duration
-	27, // 11: weft.v1.CallRequest.args:type_name -> google.protobuf.Value
-	27, // 12: weft.v1.CallResponse.value:type_name -> google.protobuf.Value
-	27, // 13: weft.v1.CallAllRequest.args:type_name -> google.protobuf.Value
-	27, // 14: weft.v1.CallAllResponse.value:type_name -> google.protobuf.Value
-	15, // 15: weft.v1.CallAllResponse.error:type_name -> weft.v1.CallError
-	26, // 16: weft.v1.CallError.metadata:type_name -> weft.v1.CallError.MetadataEntry
-	17, // 17: weft.v1.ChannelRequest.open:type_name -> weft.v1.OpenReceiver
-	18, // 18: weft.v1.ChannelRequest.send:type_name -> weft.v1.ChannelSend
-	19, // 19: weft.v1.ChannelRequest.close:type_name -> weft.v1.CloseChannel
-	27, // 20: weft.v1.ChannelSend.value:type_name -> google.protobuf.Value
-	21, // 21: weft.v1.ChannelResponse.opened:type_name -> weft.v1.ReceiverOpened
-	22, // 22: weft.v1.ChannelResponse.message:type_name -> weft.v1.ChannelMessage
-	23, // 23: weft.v1.ChannelResponse.end:type_name -> weft.v1.ChannelEnd
-	24, // 24: weft.v1.ChannelResponse.failed:type_name -> weft.v1.ChannelFailed
-	15, // 25: weft.v1.ReceiverOpened.error:type_name -> weft.v1.CallError
-	27, // 26: weft.v1.ChannelMessage.value:type_name -> google.protobuf.Value
-	15, // 27: weft.v1.ChannelFailed.error:type_name -> weft.v1.CallError
-	28, // 28: weft.v1.InFlightCall.elapsed:type_name -> google.protobuf.Duration
-	28, // 29: weft.v1.InFlightCall.deadline_left:type_name -> google.protobuf.Duration
-	0,  // 30: weft.v1.InFlightCall.state:type_name -> weft.v1.CallState
-	1,  // 31: weft.v1.CallService.Serve:input_type -> weft.v1.ServeRequest
-	11, // 32: weft.v1.CallService.Call:input_type -> weft.v1.CallRequest
-	13, // 33: weft.v1.CallService.CallAll:input_type -> weft.v1.CallAllRequest
-	16, // 34: weft.v1.CallService.Channel:input_type -> weft.v1.ChannelRequest
-	7,  // 35: weft.v1.CallService.Serve:output_type -> weft.v1.ServeResponse
-	12, // 36: weft.v1.CallService.Call:output_type -> weft.v1.CallResponse
-	14, // 37: weft.v1.CallService.CallAll:output_type -> weft.v1.CallAllResponse
-	20, // 38: weft.v1.CallService.Channel:output_type -> weft.v1.ChannelResponse
-	35, // [35:39] is the sub-list for method output_type
-	31, // [31:35] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	32, // 9: weft.v1.Invocation.args:type_name -> google.protobuf.Value
+	33, // 10: weft.v1.Invocation.budget:type_name -> google.protobuf.Duration
+	32, // 11: weft.v1.CallRequest.args:type_name -> google.protobuf.Value
+	32, // 12: weft.v1.CallResponse.value:type_name -> google.protobuf.Value
+	14, // 13: weft.v1.CallStreamRequest.calls:type_name -> weft.v1.StreamedCall
+	15, // 14: weft.v1.CallStreamRequest.cancels:type_name -> weft.v1.StreamedCancel
+	11, // 15: weft.v1.StreamedCall.request:type_name -> weft.v1.CallRequest
+	33, // 16: weft.v1.StreamedCall.timeout:type_name -> google.protobuf.Duration
+	17, // 17: weft.v1.CallStreamResponse.outcomes:type_name -> weft.v1.CallOutcome
+	32, // 18: weft.v1.CallOutcome.value:type_name -> google.protobuf.Value
+	20, // 19: weft.v1.CallOutcome.error:type_name -> weft.v1.CallError
+	32, // 20: weft.v1.CallAllRequest.args:type_name -> google.protobuf.Value
+	32, // 21: weft.v1.CallAllResponse.value:type_name -> google.protobuf.Value
+	20, // 22: weft.v1.CallAllResponse.error:type_name -> weft.v1.CallError
+	31, // 23: weft.v1.CallError.metadata:type_name -> weft.v1.CallError.MetadataEntry
+	22, // 24: weft.v1.ChannelRequest.open:type_name -> weft.v1.OpenReceiver
+	23, // 25: weft.v1.ChannelRequest.send:type_name -> weft.v1.ChannelSend
+	24, // 26: weft.v1.ChannelRequest.close:type_name -> weft.v1.CloseChannel
+	32, // 27: weft.v1.ChannelSend.value:type_name -> google.protobuf.Value
+	26, // 28: weft.v1.ChannelResponse.opened:type_name -> weft.v1.ReceiverOpened
+	27, // 29: weft.v1.ChannelResponse.message:type_name -> weft.v1.ChannelMessage
+	28, // 30: weft.v1.ChannelResponse.end:type_name -> weft.v1.ChannelEnd
+	29, // 31: weft.v1.ChannelResponse.failed:type_name -> weft.v1.ChannelFailed
+	20, // 32: weft.v1.ReceiverOpened.error:type_name -> weft.v1.CallError
+	32, // 33: weft.v1.ChannelMessage.value:type_name -> google.protobuf.Value
+	20, // 34: weft.v1.ChannelFailed.error:type_name -> weft.v1.CallError
+	33, // 35: weft.v1.InFlightCall.elapsed:type_name -> google.protobuf.Duration
+	33, // 36: weft.v1.InFlightCall.deadline_left:type_name -> google.protobuf.Duration
+	0,  // 37: weft.v1.InFlightCall.state:type_name -> weft.v1.CallState
+	1,  // 38: weft.v1.CallService.Serve:input_type -> weft.v1.ServeRequest
+	11, // 39: weft.v1.CallService.Call:input_type -> weft.v1.CallRequest
+	18, // 40: weft.v1.CallService.CallAll:input_type -> weft.v1.CallAllRequest
+	13, // 41: weft.v1.CallService.CallStream:input_type -> weft.v1.CallStreamRequest
+	21, // 42: weft.v1.CallService.Channel:input_type -> weft.v1.ChannelRequest
+	7,  // 43: weft.v1.CallService.Serve:output_type -> weft.v1.ServeResponse
+	12, // 44: weft.v1.CallService.Call:output_type -> weft.v1.CallResponse
+	19, // 45: weft.v1.CallService.CallAll:output_type -> weft.v1.CallAllResponse
+	16, // 46: weft.v1.CallService.CallStream:output_type -> weft.v1.CallStreamResponse
+	25, // 47: weft.v1.CallService.Channel:output_type -> weft.v1.ChannelResponse
+	43, // [43:48] is the sub-list for method output_type
+	38, // [38:43] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_weft_v1_call_service_proto_init() }
@@ -2205,16 +2560,20 @@ func file_weft_v1_call_service_proto_init() {
 		(*ServeResponse_Invocation)(nil),
 		(*ServeResponse_Cancel)(nil),
 	}
-	file_weft_v1_call_service_proto_msgTypes[13].OneofWrappers = []any{
+	file_weft_v1_call_service_proto_msgTypes[16].OneofWrappers = []any{
+		(*CallOutcome_Value)(nil),
+		(*CallOutcome_Error)(nil),
+	}
+	file_weft_v1_call_service_proto_msgTypes[18].OneofWrappers = []any{
 		(*CallAllResponse_Value)(nil),
 		(*CallAllResponse_Error)(nil),
 	}
-	file_weft_v1_call_service_proto_msgTypes[15].OneofWrappers = []any{
+	file_weft_v1_call_service_proto_msgTypes[20].OneofWrappers = []any{
 		(*ChannelRequest_Open)(nil),
 		(*ChannelRequest_Send)(nil),
 		(*ChannelRequest_Close)(nil),
 	}
-	file_weft_v1_call_service_proto_msgTypes[19].OneofWrappers = []any{
+	file_weft_v1_call_service_proto_msgTypes[24].OneofWrappers = []any{
 		(*ChannelResponse_Opened)(nil),
 		(*ChannelResponse_Message)(nil),
 		(*ChannelResponse_End)(nil),
@@ -2226,7 +2585,7 @@ func file_weft_v1_call_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_weft_v1_call_service_proto_rawDesc), len(file_weft_v1_call_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CallService_Serve_FullMethodName   = "/weft.v1.CallService/Serve"
-	CallService_Call_FullMethodName    = "/weft.v1.CallService/Call"
-	CallService_CallAll_FullMethodName = "/weft.v1.CallService/CallAll"
-	CallService_Channel_FullMethodName = "/weft.v1.CallService/Channel"
+	CallService_Serve_FullMethodName      = "/weft.v1.CallService/Serve"
+	CallService_Call_FullMethodName       = "/weft.v1.CallService/Call"
+	CallService_CallAll_FullMethodName    = "/weft.v1.CallService/CallAll"
+	CallService_CallStream_FullMethodName = "/weft.v1.CallService/CallStream"
+	CallService_Channel_FullMethodName    = "/weft.v1.CallService/Channel"
 )
 
 // CallServiceClient is the client API for CallService service.
@@ -49,6 +50,14 @@ type CallServiceClient interface {
 	Call(ctx context.Context, in *CallRequest, opts ...grpc.CallOption) (*CallResponse, error)
 	// CallAll invokes the same function on several targets; results stream back as they arrive.
 	CallAll(ctx context.Context, in *CallAllRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CallAllResponse], error)
+	// CallStream carries many calls of one client at once, for callers that keep calls in flight
+	// (pipelining): each call has the caller's `ref` and its own budget; outcomes come back in the
+	// order they complete, several in one response when they are ready together. A call that fails,
+	// is refused or is malformed comes back as its own outcome with the codes and reasons above; the
+	// stream itself ends only on a malformed message. Cancelling a ref cancels that call (and its
+	// handler); the stream's end cancels every call still in flight on it. Calls in flight on one
+	// stream are bounded (`call.stream-max-in-flight`): beyond, RESOURCE_EXHAUSTED/QUEUE_FULL.
+	CallStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallStreamRequest, CallStreamResponse], error)
 	// Channel carries one client's channels (Mitogen's Receiver/Sender): on one stream it opens
 	// receivers and sends to any receiver's handle, on this daemon or on a peer. A send that fails
 	// comes back as a `failed` response; the stream itself ends only on a malformed request. The
@@ -107,9 +116,22 @@ func (c *callServiceClient) CallAll(ctx context.Context, in *CallAllRequest, opt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CallService_CallAllClient = grpc.ServerStreamingClient[CallAllResponse]
 
+func (c *callServiceClient) CallStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallStreamRequest, CallStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CallService_ServiceDesc.Streams[2], CallService_CallStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CallStreamRequest, CallStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CallService_CallStreamClient = grpc.BidiStreamingClient[CallStreamRequest, CallStreamResponse]
+
 func (c *callServiceClient) Channel(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChannelRequest, ChannelResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &CallService_ServiceDesc.Streams[2], CallService_Channel_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &CallService_ServiceDesc.Streams[3], CallService_Channel_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +166,14 @@ type CallServiceServer interface {
 	Call(context.Context, *CallRequest) (*CallResponse, error)
 	// CallAll invokes the same function on several targets; results stream back as they arrive.
 	CallAll(*CallAllRequest, grpc.ServerStreamingServer[CallAllResponse]) error
+	// CallStream carries many calls of one client at once, for callers that keep calls in flight
+	// (pipelining): each call has the caller's `ref` and its own budget; outcomes come back in the
+	// order they complete, several in one response when they are ready together. A call that fails,
+	// is refused or is malformed comes back as its own outcome with the codes and reasons above; the
+	// stream itself ends only on a malformed message. Cancelling a ref cancels that call (and its
+	// handler); the stream's end cancels every call still in flight on it. Calls in flight on one
+	// stream are bounded (`call.stream-max-in-flight`): beyond, RESOURCE_EXHAUSTED/QUEUE_FULL.
+	CallStream(grpc.BidiStreamingServer[CallStreamRequest, CallStreamResponse]) error
 	// Channel carries one client's channels (Mitogen's Receiver/Sender): on one stream it opens
 	// receivers and sends to any receiver's handle, on this daemon or on a peer. A send that fails
 	// comes back as a `failed` response; the stream itself ends only on a malformed request. The
@@ -168,6 +198,9 @@ func (UnimplementedCallServiceServer) Call(context.Context, *CallRequest) (*Call
 }
 func (UnimplementedCallServiceServer) CallAll(*CallAllRequest, grpc.ServerStreamingServer[CallAllResponse]) error {
 	return status.Error(codes.Unimplemented, "method CallAll not implemented")
+}
+func (UnimplementedCallServiceServer) CallStream(grpc.BidiStreamingServer[CallStreamRequest, CallStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method CallStream not implemented")
 }
 func (UnimplementedCallServiceServer) Channel(grpc.BidiStreamingServer[ChannelRequest, ChannelResponse]) error {
 	return status.Error(codes.Unimplemented, "method Channel not implemented")
@@ -229,6 +262,13 @@ func _CallService_CallAll_Handler(srv interface{}, stream grpc.ServerStream) err
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CallService_CallAllServer = grpc.ServerStreamingServer[CallAllResponse]
 
+func _CallService_CallStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(CallServiceServer).CallStream(&grpc.GenericServerStream[CallStreamRequest, CallStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CallService_CallStreamServer = grpc.BidiStreamingServer[CallStreamRequest, CallStreamResponse]
+
 func _CallService_Channel_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(CallServiceServer).Channel(&grpc.GenericServerStream[ChannelRequest, ChannelResponse]{ServerStream: stream})
 }
@@ -259,6 +299,12 @@ var CallService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "CallAll",
 			Handler:       _CallService_CallAll_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "CallStream",
+			Handler:       _CallService_CallStream_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 		{
 			StreamName:    "Channel",

@@ -226,7 +226,8 @@ public final class Weftd {
                         .bindService(),
                 new CallGrpcService(inbound, sessions, errors, replies, new EventValidator(limits),
                         new CallGrpcService.Limits(config.daemonId(), config.callDefaultTimeout().toNanos(),
-                                config.callServeMaxInFlight(), config.callMaxStackBytes(), config.channelQueue()))
+                                config.callServeMaxInFlight(), config.callMaxStackBytes(), config.channelQueue(),
+                                config.callStreamMaxInFlight()))
                         .bind(limits.depth()),
                 new StatsGrpcService(inbound, sessions, errors, replies, new StatsOpValidator(config.statsLimits()))
                         .bindService(),

@@ -433,6 +433,7 @@ public final class Weft implements AutoCloseable {
     }
     publisher.close(Duration.ofSeconds(1));
     servers.forEach(Server::close);
+    caller.close();
     channels.shutdown();
     if (ownsChannel) {
       channel.shutdown();

@@ -213,6 +213,97 @@ class CallsIT {
     assertNull(uncaught.get(), "the late answer was dropped quietly");
   }
 
+  @Test
+  void shouldAnswerEveryCallWhenAThousandAreInFlightAtOnce() {
+    try (Server s = weft.serve("square", Map.of("sq", (ctx, args) -> (Long) args * (Long) args))) {
+      List<CompletableFuture<Object>> fs = new java.util.ArrayList<>();
+      for (long i = 0; i < 1000; i++) { // the serving client takes call.serve-max-in-flight (1,024) at once
+        fs.add(weft.callAsync("square", "sq", i, WAIT));
+      }
+      for (int i = 0; i < fs.size(); i++) {
+        assertEquals((long) i * i, fs.get(i).join(), "call " + i);
+      }
+    }
+  }
+
+  @Test
+  void shouldFailWithTheCallsOwnDeadlineAndCancelTheHandlerWhenNoAnswerComesInTime() throws Exception {
+    AtomicReference<String> why = new AtomicReference<>();
+    try (Server s = weft.serve("sluggish", Map.of("nap", (ctx, args) -> {
+      try {
+        Thread.sleep(Long.MAX_VALUE);
+      } catch (InterruptedException e) {
+        why.set(ctx.cancelReason());
+      }
+      return null;
+    }))) {
+      CallError e = assertThrows(CallError.class, () -> weft.call("sluggish", "nap", null, Duration.ofMillis(300)));
+      assertEquals("DEADLINE_EXCEEDED", e.reason());
+      assertEquals("call", e.scope());
+      Poll.until(WAIT, () -> why.get() != null, "the handler was cancelled");
+      assertEquals("DEADLINE_EXCEEDED", why.get());
+    }
+  }
+
+  @Test
+  void shouldFailCallsInFlightAtOnceWhenWeftdGoesAwayAndCallAgainOnceItIsBack() throws Exception {
+    try (WeftdProcess own = WeftdProcess.builder().env("WEFT_HTTP", "off").start();
+         Weft caller = Weft.builder().address(own.target()).clientId("restart-caller").build()) {
+      CompletableFuture<Object> f;
+      try (Weft server = Weft.builder().address(own.target()).build();
+           Server s = server.serve("stuck", Map.of("hang", (ctx, args) -> {
+             Thread.sleep(Long.MAX_VALUE);
+             return null;
+           }))) {
+        f = caller.callAsync("stuck", "hang", null, Duration.ofSeconds(60));
+        Poll.until(WAIT, () -> s.running() == 1, "the call reached the handler");
+        long killedAt = System.nanoTime();
+        own.kill9();
+        CompletionException e = assertThrows(CompletionException.class, f::join);
+        assertEquals("UNAVAILABLE", assertInstanceOf(CallError.class, e.getCause()).status().getCode().name());
+        assertTrue(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killedAt) < 5, "failed long before its deadline");
+      }
+      own.waitForExit(WAIT);
+      own.restart();
+      try (Weft server = Weft.builder().address(own.target()).build();
+           Server s = server.serve("back", Map.of("ping", (ctx, args) -> "pong"))) {
+        // The channel reconnects with gRPC's backoff; a call fails fast (UNAVAILABLE) until it has.
+        Poll.until(WAIT, () -> {
+          try {
+            return "pong".equals(caller.call("back", "ping", null, Duration.ofSeconds(2)));
+          } catch (CallError notYet) {
+            return false;
+          }
+        }, "a call over a new stream once weftd is back");
+      }
+    }
+  }
+
+  @Test
+  void shouldFailCallsInFlightAndCancelTheirHandlersWhenTheCallerCloses() throws Exception {
+    CountDownLatch entered = new CountDownLatch(1);
+    AtomicReference<String> why = new AtomicReference<>();
+    try (Server s = weft.serve("abandoned", Map.of("wait", (ctx, args) -> {
+      entered.countDown();
+      try {
+        Thread.sleep(Long.MAX_VALUE);
+      } catch (InterruptedException e) {
+        why.set(ctx.cancelReason());
+      }
+      return null;
+    }))) {
+      Weft caller = Weft.builder().address(daemon.target()).clientId("closing-caller").build();
+      CompletableFuture<Object> f = caller.callAsync("abandoned", "wait", null, WAIT);
+      assertTrue(entered.await(10, TimeUnit.SECONDS));
+      caller.close();
+      CompletionException e = assertThrows(CompletionException.class, f::join);
+      assertEquals("CANCELLED", assertInstanceOf(CallError.class, e.getCause()).reason());
+      Poll.until(WAIT, () -> why.get() != null, "the handler was cancelled");
+      assertEquals("CANCELLED", why.get());
+      assertThrows(CallError.class, () -> caller.call("abandoned", "wait", null, WAIT), "a closed client calls no more");
+    }
+  }
+
   private static long daemonCallsPending() {
     return io.weft.api.v1.AdminServiceGrpc.newBlockingStub(daemon.channel())
         .inFlight(io.weft.api.v1.InFlightRequest.getDefaultInstance()).getCallsCount();

@@ -300,6 +300,12 @@ public final class Settings {
             "calls one Serve stream may have in flight; beyond, calls to it fail with QUEUE_FULL"
                     + " (its outbox holds twice this: an invocation and a cancel per call)");
 
+    /** Calls one CallStream may have at once. */
+    public static final Setting<Integer> CALL_STREAM_MAX_IN_FLIGHT = Setting.of("call.stream-max-in-flight",
+            ValueTypes.integer(1, 1 << 20), "4096",
+            "calls one CallStream may have in flight (with outcomes not yet written); at this many weftd"
+                    + " stops reading the stream until half are answered, so HTTP/2 holds the caller back");
+
     /** Serve streams registered at once. */
     public static final Setting<Integer> CALL_MAX_SERVERS = Setting.of("call.max-servers",
             ValueTypes.integer(1, 1 << 20), "4096", "Serve streams registered at once (QUEUE_FULL beyond)");
@@ -399,8 +405,8 @@ public final class Settings {
             HTTP, STATS_MAX_NAMESPACES, STATS_MAX_ENTRIES, STATS_MAX_RECORDS, STATS_LIST_MAX, STATS_MAX_VALUES,
             STATS_MAX_TEXT_BYTES, STATS_DISABLED, SKETCH_FIELDS, SKETCH_MAX_KEYS, RECENT, RECENT_KEYS, RECENT_EVENTS,
             RECENT_EVENT_BYTES,
-            CALL_MAX_PENDING, CALL_SERVE_MAX_IN_FLIGHT, CALL_MAX_SERVERS, CALL_WARN_AFTER, CALL_DEFAULT_TIMEOUT,
-            CALL_MAX_STACK_BYTES, CHANNEL_MAX_RECEIVERS, CHANNEL_QUEUE,
+            CALL_MAX_PENDING, CALL_SERVE_MAX_IN_FLIGHT, CALL_STREAM_MAX_IN_FLIGHT, CALL_MAX_SERVERS, CALL_WARN_AFTER,
+            CALL_DEFAULT_TIMEOUT, CALL_MAX_STACK_BYTES, CHANNEL_MAX_RECEIVERS, CHANNEL_QUEUE,
             PEER_LISTEN, PEERS, TLS_CERT, TLS_KEY, TLS_CA, PEER_PLAINTEXT, PEER_HEARTBEAT_INTERVAL, PEER_DEAD_AFTER,
             PEER_MAX_HOPS, PEER_LINK_CAPACITY, PEER_RECONNECT_MAX);
 

@@ -616,6 +616,11 @@ public final class WeftConfig {
         return get(Settings.CALL_SERVE_MAX_IN_FLIGHT);
     }
 
+    /** {@code call.stream-max-in-flight}: calls one CallStream may have at once. */
+    public int callStreamMaxInFlight() {
+        return get(Settings.CALL_STREAM_MAX_IN_FLIGHT);
+    }
+
     /** {@code call.max-servers}: Serve streams at once. */
     public int callMaxServers() {
         return get(Settings.CALL_MAX_SERVERS);

@@ -15,6 +15,8 @@ import io.weft.api.v1.CallError;
 import io.weft.api.v1.CallRequest;
 import io.weft.api.v1.CallResponse;
 import io.weft.api.v1.CallServiceGrpc;
+import io.weft.api.v1.CallStreamRequest;
+import io.weft.api.v1.CallStreamResponse;
 import io.weft.api.v1.ChannelRequest;
 import io.weft.api.v1.ChannelResponse;
 import io.weft.api.v1.ErrorReason;
@@ -50,9 +52,10 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
      * @param serveMaxInFlight calls one Serve stream may have in flight
      * @param maxStackBytes a handler's stack is cut to this
      * @param channelQueue channel messages waiting for one Channel stream at most
+     * @param streamMaxInFlight calls one CallStream may have in flight (with outcomes not yet written)
      */
     public record Limits(String daemonId, long defaultTimeoutNs, int serveMaxInFlight, int maxStackBytes,
-            int channelQueue) {}
+            int channelQueue, int streamMaxInFlight) {}
 
     private final Inbound inbound;
     private final Sessions sessions;
@@ -102,6 +105,17 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         String clientId = CallerIdentity.current();
         return new ChannelStream(out, inbound, errors, replies, validator,
                 clientId.isEmpty() ? "channel-" + ids.incrementAndGet() : clientId, limits.channelQueue());
+    }
+
+    @Override
+    public StreamObserver<CallStreamRequest> callStream(StreamObserver<CallStreamResponse> responseObserver) {
+        ServerCallStreamObserver<CallStreamResponse> out = (ServerCallStreamObserver<CallStreamResponse>) responseObserver;
+        if (sessions.isDraining()) {
+            out.onError(shuttingDown());
+            return new NoRequests<>();
+        }
+        return new CallStream(out, this, inbound, errors, replies, CallerIdentity.current(),
+                limits.streamMaxInFlight());
     }
 
     @Override
@@ -249,7 +263,7 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         }
     }
 
-    private StatusRuntimeException check(String target, String function, Value args, String parentCallId) {
+    StatusRuntimeException check(String target, String function, Value args, String parentCallId) {
         if (sessions.isDraining()) {
             return shuttingDown();
         }
@@ -271,6 +285,10 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         return null;
     }
 
+    long defaultTimeoutNs() {
+        return limits.defaultTimeoutNs();
+    }
+
     private long budgetNs() {
         Deadline d = Context.current().getDeadline();
         return d == null ? limits.defaultTimeoutNs() : d.timeRemaining(TimeUnit.NANOSECONDS);
@@ -286,11 +304,11 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         return d != null && d.timeRemaining(TimeUnit.MILLISECONDS) <= DEADLINE_SLACK_MS;
     }
 
-    private static Value args(Value v) {
+    static Value args(Value v) {
         return v.getKindCase() == Value.KindCase.KIND_NOT_SET ? Value.newBuilder().setNullValueValue(0).build() : v;
     }
 
-    private String nextId() {
+    String nextId() {
         return idPrefix + ids.incrementAndGet();
     }
 
@@ -299,7 +317,7 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         return errors.error(Status.Code.valueOf(e.getCode()), reasonOf(e), e.getMessage(), e.getMetadataMap());
     }
 
-    private static ErrorReason reasonOf(CallError e) {
+    static ErrorReason reasonOf(CallError e) {
         try {
             return ErrorReason.valueOf("ERROR_REASON_" + e.getReason());
         } catch (IllegalArgumentException unknown) {
@@ -307,12 +325,12 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         }
     }
 
-    private StatusRuntimeException deadlinePassed() {
+    StatusRuntimeException deadlinePassed() {
         return errors.error(Status.Code.DEADLINE_EXCEEDED, ErrorReason.ERROR_REASON_DEADLINE_EXCEEDED,
                 "the call's deadline passed before it reached weftd", Map.of("scope", "call"));
     }
 
-    private StatusRuntimeException queueFull() {
+    StatusRuntimeException queueFull() {
         return errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
                 "the daemon's inbound queue is full; retry with backoff");
     }
