@@ -48,7 +48,10 @@ public final class PeerDialer implements AutoCloseable {
         this.links = links;
         this.scheduler = scheduler;
         this.maxBackoffNs = maxBackoffNs;
+        // The link's callbacks only validate and enqueue (LinkStream): they run on the transport's
+        // thread, without a hand-off per envelope.
         NettyChannelBuilder b = NettyChannelBuilder.forAddress(address.host(), address.port())
+                .directExecutor()
                 .maxInboundMessageSize(maxMessageBytes);
         if (tls != null) {
             b.sslContext(tls.client());

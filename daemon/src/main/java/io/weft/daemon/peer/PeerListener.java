@@ -24,7 +24,9 @@ public final class PeerListener implements AutoCloseable {
      */
     public static PeerListener start(InetSocketAddress at, PeerTls tls, ServerServiceDefinition service,
             int maxMessageBytes) throws IOException {
-        NettyServerBuilder b = NettyServerBuilder.forAddress(at).maxInboundMessageSize(maxMessageBytes).addService(service);
+        // PeerService only validates and enqueues (LinkStream): it runs on the transport's threads.
+        NettyServerBuilder b = NettyServerBuilder.forAddress(at).directExecutor().maxInboundMessageSize(maxMessageBytes)
+                .addService(service);
         if (tls != null) {
             b.sslContext(tls.server());
         }
