@@ -41,10 +41,14 @@ def test_defaults_user_socket_then_system_then_tmp_then_tcp():
 
 def test_client_options_are_validated(tmp_path):
     address = f"unix://{tmp_path}/x.sock"
-    for kwargs in (dict(buffer_size=0), dict(max_batch=-1), dict(max_event_bytes="1"), dict(client_id=""), dict(client_id="a\x00b")):
+    bad = [dict(buffer_size=0), dict(max_batch=-1), dict(max_event_bytes="1"), dict(client_id=""), dict(client_id="a\x00b")]
+    bad += [dict(reconnect_backoff=b) for b in ((0, 1), (1, 0.5), (0.1,), (0.1, float("inf")), (float("nan"), 1), "fast")]
+    for kwargs in bad:
         with pytest.raises(weft.WeftError) as err:
             weft.Client(address, **kwargs)
         assert err.value.reason == "INVALID_ARGUMENT"
+    with weft.Client(address, reconnect_backoff=[0.01, 0.01]):
+        pass
     with weft.Client(address, client_id="my-service") as client:
         assert client.client_id == "my-service" and client.address == address
 

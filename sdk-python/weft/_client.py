@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import threading
 import uuid
@@ -32,6 +33,21 @@ def valid_id(value: object) -> bool:
         isinstance(value, str)
         and 0 < len(value.encode()) <= _MAX_ID_BYTES
         and not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value)
+    )
+
+
+def _backoff_option(value: object) -> "tuple[float, float]":
+    """``reconnect_backoff`` checked: positive seconds, the initial delay not above the maximum
+    (a zero delay would make the retry loops spin)."""
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < math.inf for v in value)
+        and value[0] <= value[1]
+    ):
+        return float(value[0]), float(value[1])
+    raise invalid(
+        "INVALID_ARGUMENT", f"reconnect_backoff must be (initial, max) positive seconds with initial <= max, not {value!r}"
     )
 
 
@@ -106,7 +122,7 @@ class Client:
             client_id = f"python-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         elif not valid_id(client_id):
             raise invalid("INVALID_ARGUMENT", f"client_id must be 1 to 128 bytes without control characters: {client_id!r}")
-        initial, maximum = reconnect_backoff
+        initial, maximum = _backoff_option(reconnect_backoff)
         self.client_id = client_id
         self.wait_at_exit = wait_at_exit
         self.call_timeout = call_timeout
