@@ -49,7 +49,7 @@ from concurrent.futures import Future
 from typing import Iterable, Iterator, List, Optional, Sequence
 
 from . import stats
-from ._calls import CallContext, CallError, Endpoint, InParallelError, Select, Server, current_call
+from ._calls import CallContext, CallError, Endpoint, InParallelError, Select, current_call
 from ._channels import ChannelEnded, ChannelMessage, Receiver, Sender
 from ._client import Client, configure, default_client
 from ._context import Context, ContextLog, push
@@ -57,6 +57,7 @@ from ._errors import WeftError
 from ._filter import Patterns
 from ._model import Message, Object
 from ._monitor import Monitor
+from ._server import Server
 from .stats import counted
 
 __version__ = "0.1.0"
@@ -170,12 +171,14 @@ def serve(*endpoints: Endpoint, threads: int = 8, queue_size: int = 1024) -> Ser
     closed (it is a context manager). Blocks until weftd accepted the registration; raises
     ``WeftError`` when it refused (``ENDPOINT_TAKEN``, ``INVALID_ARGUMENT``) or is not
     reachable. Handlers run on ``threads`` threads; invocations beyond ``threads +
-    queue_size`` are answered at once with a ``weft.Overloaded`` error.
+    queue_size`` are answered at once with a ``weft.Overloaded`` error. When weftd goes away
+    (restart, crash) the server registers the endpoints again by itself, with the client's
+    ``reconnect_backoff``, until it is closed: see :class:`Server`.
 
     Example::
 
         server = weft.serve(inventory, threads=4)
-        server.wait()          # serve until the daemon goes away (or close() elsewhere)
+        server.wait()          # serve until close() elsewhere; survives weftd restarts
     """
     return default_client().serve(*endpoints, threads=threads, queue_size=queue_size)
 

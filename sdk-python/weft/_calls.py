@@ -1,10 +1,5 @@
-"""Calls (DESIGN §8): serving endpoints' functions and calling them, with deadlines and
-cancellation that follow nested calls.
-
-Serving: one ``CallService.Serve`` stream per :class:`Server`; its reader thread
-(``weft-serve``) turns invocations into tasks of a fixed pool of handler threads with a bounded
-backlog (an invocation that finds it full is answered at once with a ``weft.Overloaded`` error),
-and cancellations into :class:`CallContext` state the handler can poll or wait on.
+"""Calls (DESIGN §8): endpoints and the call a handler is handling, and calling functions,
+with deadlines and cancellation that follow nested calls. Serving is in ``_server``.
 
 Calling: unary ``CallService.Call`` with the deadline as the gRPC deadline. The call being
 handled on the current thread (a ``contextvars`` variable) is the parent of any call made there:
@@ -19,28 +14,22 @@ object as keyword arguments, null as no argument and any other value as one argu
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import concurrent.futures
 import contextvars
-import inspect
-import logging
 import queue
 import re
 import threading
 import time
-import traceback
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import grpc
 from google.protobuf import struct_pb2
 
 from ._errors import WeftError, from_rpc_error, invalid
-from ._gen.weft.v1 import call_service_pb2, call_service_pb2_grpc
+from ._gen.weft.v1 import call_service_pb2
 from ._values import freeze, from_value
 from ._wire import encode_value
-
-LOG = logging.getLogger("weft")
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}\Z")
 # A cancel this close to the deadline counts as the deadline (weftd applies the same margin).
@@ -293,201 +282,6 @@ def _type_name(e: BaseException) -> str:
 
 def _to_value(value: object) -> struct_pb2.Value:
     return struct_pb2.Value.FromString(encode_value(freeze(value)))
-
-
-class Server:
-    """Endpoints served by this process: one ``CallService.Serve`` stream (see :func:`weft.serve`).
-    A context manager; :meth:`close` unregisters the endpoints (weftd then fails calls still
-    pending on them with ``TARGET_GONE``). When weftd goes away the server ends too
-    (``closed`` becomes true; it does not re-register).
-    """
-
-    def __init__(
-        self,
-        channel: grpc.Channel,
-        client_id: str,
-        endpoints: Sequence[Endpoint],
-        threads: int,
-        queue_size: int,
-        on_close: Callable[["Server"], None],
-    ) -> None:
-        if not endpoints or not all(isinstance(e, Endpoint) for e in endpoints):
-            raise invalid("INVALID_ARGUMENT", f"serve needs one or more weft.Endpoint, got {endpoints!r:.200}")
-        names = [e.name for e in endpoints]
-        if len(set(names)) != len(names):
-            raise invalid("INVALID_ARGUMENT", f"an endpoint is listed twice: {names}")
-        for e in endpoints:
-            if not e.functions:
-                raise invalid("INVALID_ARGUMENT", f"endpoint {e.name!r} has no functions: register them before serving")
-        for name, value in (("threads", threads), ("queue_size", queue_size)):
-            if not isinstance(value, int) or value < 1:
-                raise invalid("INVALID_ARGUMENT", f"{name} must be a positive int, not {value!r}")
-        self.endpoints = {e.name: e for e in endpoints}
-        self.capacity = threads + queue_size
-        self.daemon_id = ""
-        self.client_id = client_id
-        self._on_close = on_close
-        self._pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="weft-handler")
-        self._lock = threading.Lock()
-        self._running: Dict[str, CallContext] = {}  # guarded by _lock; queued or running
-        self._registered = threading.Event()
-        self._ended = threading.Event()
-        self._error: Optional[WeftError] = None
-        self._closing = False
-        self._requests: "queue.SimpleQueue[Optional[call_service_pb2.ServeRequest]]" = queue.SimpleQueue()
-        self._requests.put(call_service_pb2.ServeRequest(register=call_service_pb2.Register(
-            client_id=client_id,
-            endpoints=[
-                call_service_pb2.EndpointSpec(name=e.name, functions=list(e.functions), policy=e.policy) for e in endpoints
-            ],
-        )))
-        self._call = call_service_pb2_grpc.CallServiceStub(channel).Serve(self._request_iterator())
-        threading.Thread(target=self._read, name="weft-serve", daemon=True).start()
-
-    # ------------------------------------------------------------------ public
-
-    @property
-    def closed(self) -> bool:
-        """True once the stream ended: closed, or weftd went away."""
-        return self._ended.is_set()
-
-    @property
-    def running(self) -> int:
-        """Invocations being handled or waiting for a handler thread now."""
-        return len(self._running)
-
-    def wait(self, timeout: Optional[float] = None) -> bool:
-        """Blocks until the server ends (True) or ``timeout`` seconds passed (False)."""
-        return self._ended.wait(timeout)
-
-    def close(self) -> None:
-        """Unregisters the endpoints; handlers still running are cancelled (``CANCELLED``) and
-        their results are not sent. Idempotent."""
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-        self._requests.put(None)
-        self._call.cancel()
-        self._cancel_all("CANCELLED")
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._on_close(self)
-
-    def __enter__(self) -> "Server":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<weft.Server {sorted(self.endpoints)} closed={self.closed}>"
-
-    # ------------------------------------------------------------------ internals
-
-    def wait_registered(self, timeout: float) -> None:
-        """Returns once weftd accepted the registration; raises WeftError when it refused
-        (e.g. ``ENDPOINT_TAKEN``) or did not answer within ``timeout``."""
-        if not self._registered.wait(timeout):
-            self.close()
-            raise WeftError(
-                "DEADLINE_EXCEEDED", f"weftd did not accept {sorted(self.endpoints)} within {timeout} s",
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-            )
-        if self._error is not None:
-            self.close()
-            raise self._error
-
-    def _request_iterator(self) -> Iterator[call_service_pb2.ServeRequest]:
-        while True:
-            r = self._requests.get()
-            if r is None:
-                return
-            yield r
-
-    def _read(self) -> None:
-        try:
-            for r in self._call:
-                which = r.WhichOneof("msg")
-                if which == "invocation":
-                    self._invoke(r.invocation)
-                elif which == "cancel":
-                    ctx = self._running.get(r.cancel.call_id)
-                    if ctx is not None:
-                        ctx._cancel(r.cancel.reason or "CANCELLED")
-                elif which == "registered":
-                    self.daemon_id = r.registered.daemon_id
-                    self._registered.set()
-        except grpc.RpcError as e:
-            if not self._closing:
-                self._error = from_rpc_error(e)
-                LOG.info("weft: serving %s ended: %s", sorted(self.endpoints), self._error)
-        except Exception:  # noqa: BLE001 - the reader must always end the server
-            LOG.warning("weft: serving %s failed", sorted(self.endpoints), exc_info=True)
-        self._ended.set()
-        self._registered.set()
-        self._cancel_all("TARGET_GONE")
-
-    def _invoke(self, inv: call_service_pb2.Invocation) -> None:
-        budget = inv.budget.seconds + inv.budget.nanos / 1e9
-        ctx = CallContext(inv.call_id, inv.endpoint, inv.function, inv.caller_client, inv.caller_daemon,
-                          time.monotonic() + budget)
-        with self._lock:
-            full = len(self._running) >= self.capacity
-            if not full:
-                self._running[inv.call_id] = ctx
-        if full:
-            self._answer(call_service_pb2.CallResult(call_id=inv.call_id, error=call_service_pb2.RemoteError(
-                type="weft.Overloaded",
-                message=f"every handler thread of {sorted(self.endpoints)} is busy and its queue of {self.capacity} is full",
-            )))
-            return
-        try:
-            task = self._pool.submit(self._run, ctx, inv)
-        except RuntimeError:  # the pool shut down: the server is closing
-            self._forget(inv.call_id)
-        else:
-            # A task still queued when the server closes is cancelled and never runs.
-            task.add_done_callback(lambda t, call_id=inv.call_id: t.cancelled() and self._forget(call_id))
-
-    def _run(self, ctx: CallContext, inv: call_service_pb2.Invocation) -> None:
-        token = _current.set(ctx)
-        try:
-            fn = self.endpoints[inv.endpoint].functions[inv.function]
-            args = from_value(inv.args)
-            if isinstance(args, list):
-                result = fn(*args)
-            elif isinstance(args, dict):
-                result = fn(**args)
-            elif args is None:
-                result = fn()
-            else:
-                result = fn(args)
-            if inspect.iscoroutine(result):
-                result = asyncio.run(result)
-            answer = call_service_pb2.CallResult(call_id=inv.call_id, value=_to_value(result))
-        except Exception as e:  # noqa: BLE001 - every failure of a handler goes back to its caller
-            answer = call_service_pb2.CallResult(call_id=inv.call_id, error=call_service_pb2.RemoteError(
-                type=_type_name(e), message=str(e), stack=traceback.format_exc(),
-            ))
-        finally:
-            _current.reset(token)
-            self._forget(inv.call_id)
-            ctx._cancel("CANCELLED")  # the call is over: calls it started must not outlive it
-        self._answer(answer)
-
-    def _forget(self, call_id: str) -> None:
-        with self._lock:
-            self._running.pop(call_id, None)
-
-    def _answer(self, result: call_service_pb2.CallResult) -> None:
-        if not self._closing and not self._ended.is_set():
-            self._requests.put(call_service_pb2.ServeRequest(result=result))
-
-    def _cancel_all(self, reason: str) -> None:
-        with self._lock:
-            running = list(self._running.values())
-        for ctx in running:
-            ctx._cancel(reason)
 
 
 class _PendingCall:

@@ -18,9 +18,10 @@ from ._filter import Patterns, object_filter, projection, source as source_of
 from ._gen.weft.v1 import view_service_pb2, view_service_pb2_grpc
 from ._model import Message, Object
 from ._monitor import Monitor
-from ._calls import Caller, Endpoint, Server
+from ._calls import Caller, Endpoint
 from ._channels import Channels, Receiver, Sender
 from ._publisher import Event, Publisher
+from ._server import Server
 from ._stats import Stats
 
 _MAX_ID_BYTES = 128
@@ -80,7 +81,8 @@ class Client:
     :param client_id: the name weftd knows this client by (default ``python-<pid>-<random>``)
     :param wait_at_exit: when set, at interpreter exit (and on :meth:`close`) flush for at
         most this many seconds first; default: do not wait
-    :param reconnect_backoff: (initial, max) seconds between reconnect attempts, doubling
+    :param reconnect_backoff: (initial, max) seconds between reconnect attempts, doubling; also
+        the delays between a server's attempts to register again after weftd went away
     :param call_timeout: deadline in seconds of ``get_object``, each ``list_objects`` page, and
         of calls (``call``, ``call_async``, ``in_parallel``) made without a ``timeout``; also how
         long ``serve`` waits for weftd to accept a registration, ``open_receiver`` for a handle,
@@ -126,6 +128,7 @@ class Client:
         self.client_id = client_id
         self.wait_at_exit = wait_at_exit
         self.call_timeout = call_timeout
+        self._reconnect_backoff = (initial, maximum)
         self._stats_options = (stats_interval, stats_queue_size, stats_max_cells, (initial, maximum))
         self._stats: Optional[Stats] = None
         self._caller: Optional[Caller] = None
@@ -259,7 +262,9 @@ class Client:
 
     def serve(self, *endpoints: Endpoint, threads: int = 8, queue_size: int = 1024) -> Server:
         """Serves the endpoints until the returned server is closed: see :func:`weft.serve`."""
-        server = Server(self._channel, self.client_id, endpoints, threads, queue_size, self._forget_server)
+        server = Server(
+            self._channel, self.client_id, endpoints, threads, queue_size, self._reconnect_backoff, self._forget_server
+        )
         with self._lazy_lock:
             if self._closed:
                 server.close()
