@@ -302,7 +302,8 @@ public final class Weft implements AutoCloseable {
   /**
    * Serves {@code endpoint} with {@code handlers} (function name → handler) until the returned
    * server is closed; only these functions can be called. Blocks until weftd accepted the
-   * registration; throws {@link WeftException} when it refused (e.g. ENDPOINT_TAKEN).
+   * registration; throws {@link WeftException} when it refused (e.g. ENDPOINT_TAKEN). When weftd
+   * goes away later, the server registers again once it is back (see {@link Server}).
    */
   public Server serve(String endpoint, Map<String, Handler> handlers) {
     return serve(endpoint, handlers, EndpointPolicy.getDefaultInstance(), 16);
@@ -314,7 +315,8 @@ public final class Weft implements AutoCloseable {
    */
   public Server serve(String endpoint, Map<String, Handler> handlers, EndpointPolicy policy,
       int threads) {
-    Server s = new Server(channel, clientId, endpoint, handlers, policy, threads, 1024).awaitRegistered(callTimeout);
+    Server s = new Server(channel, clientId, endpoint, handlers, policy, threads, 1024, initialBackoff, maxBackoff)
+        .awaitRegistered(callTimeout);
     servers.add(s);
     return s;
   }

@@ -1,6 +1,7 @@
 package io.weft.sdk;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -301,6 +302,67 @@ class CallsIT {
       Poll.until(WAIT, () -> why.get() != null, "the handler was cancelled");
       assertEquals("CANCELLED", why.get());
       assertThrows(CallError.class, () -> caller.call("abandoned", "wait", null, WAIT), "a closed client calls no more");
+    }
+  }
+
+  @Test
+  void shouldRegisterAgainAndServeWhenWeftdIsRestarted() throws Exception {
+    AtomicReference<String> cancelledBy = new AtomicReference<>();
+    CountDownLatch entered = new CountDownLatch(1);
+    try (WeftdProcess own = WeftdProcess.builder().env("WEFT_HTTP", "off").start();
+         Weft server = Weft.builder().address(own.target()).clientId("phoenix-server")
+             .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).build();
+         Weft caller = Weft.builder().address(own.target()).clientId("phoenix-caller").build();
+         Server s = server.serve("phoenix", Map.of(
+             "ping", (ctx, args) -> "pong",
+             "hang", (ctx, args) -> {
+               entered.countDown();
+               try {
+                 Thread.sleep(Long.MAX_VALUE);
+               } catch (InterruptedException e) {
+                 cancelledBy.set(ctx.cancelReason());
+               }
+               return null;
+             }))) {
+      assertTrue(s.isRegistered());
+      caller.callAsync("phoenix", "hang", null, Duration.ofSeconds(60));
+      assertTrue(entered.await(10, TimeUnit.SECONDS));
+      own.kill9();
+      own.waitForExit(WAIT);
+      Poll.until(WAIT, () -> "TARGET_GONE".equals(cancelledBy.get()), "the running handler was cancelled");
+      Poll.until(WAIT, () -> !s.isRegistered(), "the registration is lost");
+      assertFalse(s.isClosed(), "a server whose daemon went away is not closed");
+      own.restart();
+      Poll.until(WAIT, () -> {
+        try {
+          return "pong".equals(caller.call("phoenix", "ping", null, Duration.ofSeconds(2)));
+        } catch (CallError notYet) {
+          return false;
+        }
+      }, "the same server answers once weftd is back");
+      assertTrue(s.isRegistered());
+      assertFalse(s.isClosed());
+    }
+  }
+
+  @Test
+  void shouldStopRegisteringWhenClosedWhileWeftdIsAway() throws Exception {
+    try (WeftdProcess own = WeftdProcess.builder().env("WEFT_HTTP", "off").start();
+         Weft server = Weft.builder().address(own.target()).clientId("quitter")
+             .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).build()) {
+      Server s = server.serve("quitter", Map.of("ping", (ctx, args) -> "pong"));
+      own.kill9();
+      own.waitForExit(WAIT);
+      Poll.until(WAIT, () -> !s.isRegistered(), "the registration is lost");
+      s.close();
+      assertTrue(s.isClosed());
+      Poll.until(WAIT, () -> Thread.getAllStackTraces().keySet().stream()
+          .noneMatch(t -> t.getName().equals("weft-deadlines-quitter")), "the retry timer is gone");
+      own.restart();
+      try (Weft caller = Weft.builder().address(own.target()).build()) {
+        CallError e = assertThrows(CallError.class, () -> caller.call("quitter", "ping", null, WAIT));
+        assertEquals("NO_ROUTE", e.reason());
+      }
     }
   }
 
