@@ -473,39 +473,6 @@ func TestCalls(t *testing.T) {
 	})
 }
 
-// TestServerWhenTheDaemonGoes: a server whose daemon dies ends and says why; the handler's
-// context is cancelled with TARGET_GONE.
-func TestServerWhenTheDaemonGoes(t *testing.T) {
-	d := startOwn(t)
-	c := connect(t, d.Address())
-	started := make(chan struct{})
-	cause := make(chan error, 1)
-	s := serve(t, c, endpoint(t), map[string]weft.Handler{"hang": func(ctx context.Context, _ []any) (any, error) {
-		close(started)
-		<-ctx.Done()
-		cause <- context.Cause(ctx)
-		return nil, nil
-	}})
-	caller := connect(t, d.Address())
-	f := caller.CallAsync(within(t, wait), s.Endpoint(), "hang")
-	<-started
-	d.Kill()
-	select {
-	case <-s.Done():
-	case <-time.After(wait):
-		t.Fatal("the server did not end with its daemon")
-	}
-	if err := s.Err(); !errors.Is(err, weft.ErrUnavailable) {
-		t.Errorf("Err: %v, want UNAVAILABLE", err)
-	}
-	if err := <-cause; !errors.Is(err, weft.ErrTargetGone) {
-		t.Errorf("the handler's cause: %v, want TARGET_GONE", err)
-	}
-	if _, err := f.Result(); !errors.Is(err, weft.ErrUnavailable) {
-		t.Errorf("the caller: %v, want UNAVAILABLE (its daemon died)", err)
-	}
-}
-
 func TestServeRefuses(t *testing.T) {
 	d := shared(t)
 	c := connect(t, d.Address())
@@ -537,6 +504,18 @@ func TestServeRefuses(t *testing.T) {
 		if _, err := other.Serve(ctx, ep, map[string]weft.Handler{"f": f}); !errors.Is(err, weft.ErrEndpointTaken) {
 			t.Fatalf("%v, want ENDPOINT_TAKEN", err)
 		}
+	})
+	t.Run("more functions than weftd takes, refused by weftd", func(t *testing.T) {
+		many := map[string]weft.Handler{}
+		for i := range 257 {
+			many[fmt.Sprintf("f%d", i)] = f
+		}
+		ep := endpoint(t)
+		if _, err := c.Serve(ctx, ep, many); !errors.Is(err, weft.ErrInvalidArgument) || status.Code(err) != codes.InvalidArgument {
+			t.Fatalf("%v, want INVALID_ARGUMENT from weftd", err)
+		}
+		other := connect(t, d.Address())
+		serve(t, other, ep, map[string]weft.Handler{"f": f}) // the refused server holds nothing
 	})
 	t.Run("no daemon", func(t *testing.T) {
 		none := connect(t, "unix:///nonexistent/weftd.sock")

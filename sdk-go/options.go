@@ -138,8 +138,9 @@ func WithWaitOnClose(timeout time.Duration) Option {
 	}
 }
 
-// WithReconnectBackoff sets the reconnect delay: it starts at initial and doubles per failure
-// up to max (default 50 ms to 5 s).
+// WithReconnectBackoff sets the reconnect delay of the publisher, the statistics, gRPC's
+// connection and a Server registering its endpoint again: it starts at initial and doubles per
+// failure up to max (default 50 ms to 5 s).
 func WithReconnectBackoff(initial, max time.Duration) Option {
 	return func(c *config) error {
 		c.initialBackoff, c.maxBackoff = initial, max

@@ -47,6 +47,7 @@ final class FieldValues {
     private final long[] pendingCounts = new long[2 * PENDING_SLOTS];
     private final String[] pendingValues = new String[PENDING_SLOTS];
     private int pending;
+    private final long[] scratch = new long[1];
 
     FieldValues(String name) {
         this.name = name;
@@ -66,7 +67,7 @@ final class FieldValues {
             }
             i = (i + 1) & (PENDING_SLOTS - 1);
         }
-        distinct.update(h);
+        Hashing.count(distinct, h, scratch);
         pendingCounts[2 * i] = h;
         pendingCounts[2 * i + 1] = 1;
         pendingValues[i] = chars < s.length() ? s.substring(0, chars) : s;

@@ -25,6 +25,7 @@ final class KeyTable {
     private HllSketch[] ids;
     private int shift;
     private int size;
+    private final long[] scratch = new long[1];
 
     KeyTable(int maxKeys) {
         this.maxKeys = maxKeys;
@@ -50,7 +51,7 @@ final class KeyTable {
         while ((held = names[i]) != null) {
             if (hashes[i] == h && (held == key || held.equals(key))) {
                 counts[i]++;
-                ids[i].update(idHash);
+                Hashing.count(ids[i], idHash, scratch);
                 return true;
             }
             i = (i + 1) & (names.length - 1);
@@ -70,7 +71,7 @@ final class KeyTable {
         names[i] = key;
         counts[i] = 1;
         ids[i] = new HllSketch(LG_K, TgtHllType.HLL_8);
-        ids[i].update(idHash);
+        Hashing.count(ids[i], idHash, scratch);
         return true;
     }
 

@@ -239,6 +239,26 @@ class CallStreamIT {
     }
 
     @Test
+    void shouldAnswerGrpcurlsCallsAndEndTheStreamAfterItsHalfClose() throws Exception {
+        try (RawServer s = new RawServer(weftd.channel(), "stream-grpcurl", inv -> RawServer.value(inv, inv.getArgs()),
+                endpoint("stream-grpcurl", "echo")).awaitRegistered()) {
+            String request = "{\"calls\": ["
+                    + "{\"ref\": 1, \"request\": {\"target\": \"stream-grpcurl\", \"function\": \"echo\","
+                    + " \"args\": \"apple\"}, \"timeout\": \"5s\"},"
+                    + "{\"ref\": 2, \"request\": {\"target\": \"stream-grpcurl\", \"function\": \"nope\"}}]}";
+            ProcessBuilder pb = new ProcessBuilder("grpcurl", "-plaintext", "-d", request, weftd.target(),
+                    "weft.v1.CallService/CallStream").redirectErrorStream(true);
+            pb.environment().put("PATH", GrpcurlQuickStartIT.grpcurlDir() + ":" + System.getenv("PATH"));
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), out);
+            assertTrue(out.contains("\"stringValue\": \"apple\"") || out.contains("\"value\": \"apple\""), out);
+            assertTrue(out.contains("\"reason\": \"UNKNOWN_FUNCTION\""), out);
+        }
+    }
+
+    @Test
     void shouldEndTheStreamWhenARequestCarriesTooManyCalls() throws Exception {
         Stream st = new Stream();
         List<StreamedCall> calls = new ArrayList<>();

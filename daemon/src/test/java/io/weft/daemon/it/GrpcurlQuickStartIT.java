@@ -66,7 +66,8 @@ class GrpcurlQuickStartIT {
         }
     }
 
-    private static String grpcurlDir() throws IOException, InterruptedException {
+    /** Where `go install` put grpcurl (the test command installs it). */
+    static String grpcurlDir() throws IOException, InterruptedException {
         Process go = new ProcessBuilder("go", "env", "GOPATH").start();
         String gopath = new String(go.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         go.waitFor();
