@@ -187,13 +187,14 @@ final class Caller implements AutoCloseable {
 
   /** Tells weftd that the caller gave up on {@code p}, so it cancels the handler. */
   private void cancel(Pending p, boolean deadlinePassed) {
-    Stream s;
-    synchronized (this) {
-      s = stream;
-    }
-    if (s != null && !s.done) {
-      write(s, CallStreamRequest.newBuilder().addCancels(StreamedCancel.newBuilder().setRef(p.ref)
-          .setDeadlinePassed(deadlinePassed)).build());
+    Stream s = p.stream;
+    if (s != null) {
+      synchronized (s) {
+        if (!s.done) {
+          s.call.onNext(CallStreamRequest.newBuilder().addCancels(StreamedCancel.newBuilder().setRef(p.ref)
+              .setDeadlinePassed(deadlinePassed)).build());
+        }
+      }
     }
   }
 
@@ -217,12 +218,10 @@ final class Caller implements AutoCloseable {
       }
       return;
     }
-    write(s, req);
-  }
-
-  private static void write(Stream s, CallStreamRequest req) {
+    // Under the stream's lock, as cancels are: a call settled before this point is not sent, and
+    // one settled after it is sent before its cancel.
     synchronized (s) {
-      if (!s.done) {
+      if (!s.done && pending.containsKey(p.ref)) {
         s.call.onNext(req);
       }
     }
