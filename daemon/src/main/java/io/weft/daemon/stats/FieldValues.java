@@ -47,7 +47,6 @@ final class FieldValues {
     private final long[] pendingCounts = new long[2 * PENDING_SLOTS];
     private final String[] pendingValues = new String[PENDING_SLOTS];
     private int pending;
-    private final long[] scratch = new long[1];
 
     FieldValues(String name) {
         this.name = name;
@@ -67,7 +66,7 @@ final class FieldValues {
             }
             i = (i + 1) & (PENDING_SLOTS - 1);
         }
-        Hashing.count(distinct, h, scratch);
+        distinct.update(h);
         pendingCounts[2 * i] = h;
         pendingCounts[2 * i + 1] = 1;
         pendingValues[i] = chars < s.length() ? s.substring(0, chars) : s;

@@ -1,7 +1,5 @@
 package io.weft.daemon.stats;
 
-import org.apache.datasketches.hll.HllSketch;
-
 /**
  * The 64-bit string hash the sketches share: what the HLLs count (they mix the long again with
  * MurmurHash3, so only distinct strings need distinct hashes) and what the pending tables of {@link
@@ -48,15 +46,6 @@ final class Hashing {
                 | (long) s.charAt(i + 1) << 16
                 | (long) s.charAt(i + 2) << 32
                 | (long) s.charAt(i + 3) << 48;
-    }
-
-    /**
-     * Counts {@code hash} in {@code hll} through {@code scratch} (one long, reused by the caller's
-     * thread): {@code HllSketch.update(long)} allocates the array this saves on every update.
-     */
-    static void count(HllSketch hll, long hash, long[] scratch) {
-        scratch[0] = hash;
-        hll.update(scratch);
     }
 
     /** The hash of all of {@code s}. */

@@ -25,7 +25,6 @@ final class KeyTable {
     private HllSketch[] ids;
     private int shift;
     private int size;
-    private final long[] scratch = new long[1];
 
     KeyTable(int maxKeys) {
         this.maxKeys = maxKeys;
@@ -51,7 +50,7 @@ final class KeyTable {
         while ((held = names[i]) != null) {
             if (hashes[i] == h && (held == key || held.equals(key))) {
                 counts[i]++;
-                Hashing.count(ids[i], idHash, scratch);
+                ids[i].update(idHash);
                 return true;
             }
             i = (i + 1) & (names.length - 1);
@@ -71,7 +70,7 @@ final class KeyTable {
         names[i] = key;
         counts[i] = 1;
         ids[i] = new HllSketch(LG_K, TgtHllType.HLL_8);
-        Hashing.count(ids[i], idHash, scratch);
+        ids[i].update(idHash);
         return true;
     }
 
