@@ -29,7 +29,7 @@ import org.apache.datasketches.hll.HllSketch;
  *
  * <p>Memory is bounded whatever the stream: at most {@code maxKeys} keys of about 1.5 KiB each
  * ({@link KeyTable}), a heavy-hitter sketch of {@value #HEAVY_HITTERS_MAP} entries (at most about 1.3
- * MiB), and per field at most about 650 KiB ({@link FieldValues}): with the defaults (1,024 keys, 2
+ * MiB), and per field at most about 700 KiB ({@link FieldValues}): with the defaults (1,024 keys, 2
  * fields) about 4 MiB, at most about 160 MiB with 100,000 keys and 16 fields. 8-bit HLL registers
  * cost twice the memory of 4-bit ones and a third of their update time.
  *

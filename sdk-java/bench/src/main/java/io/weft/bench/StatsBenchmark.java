@@ -36,7 +36,9 @@ import org.openjdk.jmh.annotations.TearDown;
  *       LongAdder#increment()}.
  *   <li>{@link #sketchEvent}: {@link EventSketches#onEvent} with two sketched fields (weftd's
  *       default, both present in every event), over 4,096 pre-built events of 1,000 routing keys,
- *       2,048 client addresses and 500 urls; {@link #sketchEventKeysOnly}: no fields sketched; {@link #recentEvent}: {@link RecentEvents#onEvent}
+ *       2,048 client addresses and 500 urls; {@link #sketchEventNewValues}: the same with values
+ *       drawn from millions (the worst case: nearly every value is new); {@link
+ *       #sketchEventKeysOnly}: no fields sketched; {@link #recentEvent}: {@link RecentEvents#onEvent}
  *       over the same events; baseline {@link #countByKey}: a {@link HashMap} count per routing key
  *       (the least any per-key statistic costs).
  * </ul>
@@ -84,7 +86,10 @@ public class StatsBenchmark {
   public static class Events {
     static final int N = 4096;
     final ContextEvent[] events = new ContextEvent[N];
+    /** The same shape, but the field values drawn from millions: nearly every one is new to the sketch. */
+    final ContextEvent[] wideEvents = new ContextEvent[N];
     EventSketches sketches;
+    EventSketches wide;
     EventSketches keysOnly;
     RecentEvents recent;
     final HashMap<String, long[]> counts = new HashMap<>();
@@ -105,14 +110,26 @@ public class StatsBenchmark {
                 .putFields("url", Value.newBuilder().setStringValue("/api/item/" + r.nextInt(500)).build())
                 .putFields("status", Value.newBuilder().setNumberValue(200).build()))
             .build();
+        wideEvents[k] = events[k].toBuilder()
+            .setFields(Struct.newBuilder()
+                .putFields("client_ip", Value.newBuilder().setStringValue("10." + r.nextInt(256) + "."
+                    + r.nextInt(256) + "." + r.nextInt(256)).build())
+                .putFields("url", Value.newBuilder().setStringValue("/api/item/" + r.nextInt(10_000_000)).build())
+                .putFields("status", Value.newBuilder().setNumberValue(200).build()))
+            .build();
       }
       sketches = new EventSketches(List.of("client_ip", "url"), 1024);
+      wide = new EventSketches(List.of("client_ip", "url"), 1024);
       keysOnly = new EventSketches(List.of(), 1024);
       recent = new RecentEvents(512, 100, 512);
     }
 
     ContextEvent next() {
       return events[i++ & (N - 1)];
+    }
+
+    ContextEvent nextWide() {
+      return wideEvents[i++ & (N - 1)];
     }
   }
 
@@ -134,6 +151,11 @@ public class StatsBenchmark {
   @Benchmark
   public void sketchEvent(Events e) {
     e.sketches.onEvent(e.next());
+  }
+
+  @Benchmark
+  public void sketchEventNewValues(Events e) {
+    e.wide.onEvent(e.nextWide());
   }
 
   @Benchmark

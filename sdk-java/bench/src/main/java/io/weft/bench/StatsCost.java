@@ -41,6 +41,7 @@ final class StatsCost {
     Statistics adder = by.get("longAdder");
     Statistics sketch = by.get("sketchEvent");
     Statistics keysOnly = by.get("sketchEventKeysOnly");
+    Statistics newValues = by.get("sketchEventNewValues");
     Statistics recent = by.get("recentEvent");
     Statistics count = by.get("countByKey");
     List<Figure> figures = new ArrayList<>();
@@ -54,6 +55,9 @@ final class StatsCost {
     figures.add(new Figure("sketch update per event p0.50", sketch.getPercentile(50), "ns",
         Figure.Target.atMost(200), false, String.format("default config: 1,000 keys, 2 fields in every event; p0.99 %s ns",
             Figure.number(sketch.getPercentile(99)))));
+    figures.add(Figure.info("sketch update per event, every value new p0.50", newValues.getPercentile(50), "ns",
+        String.format("the worst case: both fields' values drawn from millions, so each is new to the sketch; p0.99 %s ns",
+            Figure.number(newValues.getPercentile(99)))));
     figures.add(Figure.info("sketch update per event, keys only p0.50", keysOnly.getPercentile(50), "ns",
         String.format("count, distinct ids; 1,000 keys within sketch.max-keys, so heavy hitters exact; p0.99 %s ns", Figure.number(keysOnly.getPercentile(99)))));
     figures.add(Figure.info("recent cache per event p0.50", recent.getPercentile(50), "ns",
