@@ -169,7 +169,8 @@ public final class AdminGrpcService extends AdminServiceGrpc.AdminServiceImplBas
                 .setDepth(st.counters().getOrDefault("calls_pending", 0L))
                 .setCapacity(broker.callsPendingMax())
                 .putDrops("full", st.counters().getOrDefault("calls_refused_full", 0L))
-                .setPolicy("refuse: RESOURCE_EXHAUSTED/QUEUE_FULL (also per serving client, call.serve-max-in-flight)"));
+                .setPolicy("refuse: RESOURCE_EXHAUSTED/QUEUE_FULL (also per serving client, call.serve-max-in-flight);"
+                        + " a CallStream is not read while call.stream-max-in-flight of its calls are in flight"));
         otherQueues.forEach(q -> b.addQueues(q.get()));
         return b.build();
     }

@@ -32,9 +32,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code weft.v1.CallService}: validates calls, gives each an id and a budget (its gRPC deadline),
- * and queues it for the broker's call router; a caller that cancels or times out is reported to the
- * router, which cancels the handler. Nothing else.
+ * {@code weft.v1.CallService}: validates calls, gives each an id and a budget (its gRPC deadline, or
+ * on a {@link CallStream} its own timeout), and queues it for the broker's call router; a caller that
+ * cancels or times out is reported to the router, which cancels the handler. Nothing else.
  */
 public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
 
