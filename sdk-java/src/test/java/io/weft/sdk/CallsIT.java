@@ -306,6 +306,29 @@ class CallsIT {
   }
 
   @Test
+  void shouldRefuseACallWithQueueFullWhenTheClientHasItsBoundInFlight() throws Exception {
+    try (WeftdProcess own = WeftdProcess.builder().env("WEFT_HTTP", "off").start();
+         Weft caller = Weft.builder().address(own.target()).clientId("greedy").build()) {
+      assertEquals("NO_ROUTE", assertThrows(CallError.class,
+          () -> caller.call("nobody", "f", null, WAIT)).reason(), "the stream is open");
+      // A stopped weftd answers nothing: every call stays in flight on this side.
+      new ProcessBuilder("kill", "-STOP", Long.toString(own.pid())).start().waitFor();
+      try {
+        List<CompletableFuture<Object>> held = new java.util.ArrayList<>();
+        for (int i = 0; i < Caller.MAX_IN_FLIGHT; i++) {
+          held.add(caller.callAsync("nobody", "f", null, Duration.ofSeconds(60)));
+        }
+        CompletionException e = assertThrows(CompletionException.class,
+            () -> caller.callAsync("nobody", "f", null, Duration.ofSeconds(60)).join());
+        assertEquals("QUEUE_FULL", assertInstanceOf(CallError.class, e.getCause()).reason());
+        assertTrue(held.stream().noneMatch(CompletableFuture::isDone), "the bound's calls are still in flight");
+      } finally {
+        new ProcessBuilder("kill", "-CONT", Long.toString(own.pid())).start().waitFor();
+      }
+    }
+  }
+
+  @Test
   void shouldRegisterAgainAndServeWhenWeftdIsRestarted() throws Exception {
     AtomicReference<String> cancelledBy = new AtomicReference<>();
     CountDownLatch entered = new CountDownLatch(1);

@@ -1,11 +1,10 @@
 package io.weft.daemon.cli;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
+
 import com.google.rpc.ErrorInfo;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.protobuf.StatusProto;
+import io.weft.daemon.grpc.Errors;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Optional;
@@ -53,27 +52,9 @@ final class RpcErrors {
         }
     }
 
-    /**
-     * The reason code the daemon attached, if any.
-     *
-     * @param e a failure
-     * @return the {@code ErrorInfo} from the status details
-     */
+    /** The reason code the daemon attached, if any (see {@link Errors#errorInfo}). */
     static Optional<ErrorInfo> errorInfo(StatusRuntimeException e) {
-        com.google.rpc.Status details = StatusProto.fromThrowable(e);
-        if (details == null) {
-            return Optional.empty();
-        }
-        for (Any any : details.getDetailsList()) {
-            if (any.is(ErrorInfo.class)) {
-                try {
-                    return Optional.of(any.unpack(ErrorInfo.class));
-                } catch (InvalidProtocolBufferException ignored) {
-                    // A malformed detail says nothing usable; look at the others.
-                }
-            }
-        }
-        return Optional.empty();
+        return Errors.errorInfo(e);
     }
 
     private static String description(Status status) {

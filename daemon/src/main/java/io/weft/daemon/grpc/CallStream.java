@@ -1,12 +1,8 @@
 package io.weft.daemon.grpc;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Value;
-import com.google.rpc.ErrorInfo;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.weft.api.v1.CallError;
@@ -219,19 +215,7 @@ final class CallStream implements StreamObserver<CallStreamRequest> {
     static CallError toCallError(StatusRuntimeException e) {
         CallError.Builder b = CallError.newBuilder().setCode(e.getStatus().getCode().name())
                 .setMessage(e.getStatus().getDescription() == null ? "" : e.getStatus().getDescription());
-        com.google.rpc.Status s = StatusProto.fromThrowable(e);
-        if (s != null) {
-            for (Any d : s.getDetailsList()) {
-                if (d.is(ErrorInfo.class)) {
-                    try {
-                        ErrorInfo info = d.unpack(ErrorInfo.class);
-                        b.setReason(info.getReason()).putAllMetadata(info.getMetadataMap());
-                    } catch (InvalidProtocolBufferException impossible) {
-                        throw new IllegalStateException(impossible);
-                    }
-                }
-            }
-        }
+        Errors.errorInfo(e).ifPresent(info -> b.setReason(info.getReason()).putAllMetadata(info.getMetadataMap()));
         return b.build();
     }
 }

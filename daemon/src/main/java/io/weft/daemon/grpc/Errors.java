@@ -1,6 +1,7 @@
 package io.weft.daemon.grpc;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
 import io.grpc.Status;
@@ -11,6 +12,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -79,6 +81,27 @@ public final class Errors {
                 .addDetails(Any.pack(errorInfo(first.reason(), meta)))
                 .addDetails(Any.pack(br.build()))
                 .build());
+    }
+
+    /**
+     * The {@code ErrorInfo} a status carries in its details (the reason code and metadata), if any;
+     * a malformed detail is passed over.
+     */
+    public static Optional<ErrorInfo> errorInfo(StatusRuntimeException e) {
+        com.google.rpc.Status details = StatusProto.fromThrowable(e);
+        if (details == null) {
+            return Optional.empty();
+        }
+        for (Any any : details.getDetailsList()) {
+            if (any.is(ErrorInfo.class)) {
+                try {
+                    return Optional.of(any.unpack(ErrorInfo.class));
+                } catch (InvalidProtocolBufferException malformed) {
+                    // says nothing usable; look at the others
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /** Counts an error reported some other way (e.g. an event rejected inside a stream's ack). */
