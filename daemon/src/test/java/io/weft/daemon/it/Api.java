@@ -3,10 +3,15 @@ package io.weft.daemon.it;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.rpc.ErrorInfo;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.weft.api.v1.ContextEvent;
+import io.weft.api.v1.ContextServiceGrpc;
 import io.weft.api.v1.EventKind;
+import io.weft.api.v1.PublishEventsRequest;
+import io.weft.daemon.testing.Poll;
+import java.time.Duration;
 import java.util.Map;
 
 /** Small helpers for integration tests that speak the raw API. */
@@ -23,6 +28,26 @@ final class Api {
                 ? Value.newBuilder().setNumberValue(n.doubleValue()).build()
                 : Value.newBuilder().setStringValue(String.valueOf(v)).build()));
         return b.build();
+    }
+
+    /**
+     * Publishes {@code request} as a client should: a {@code QUEUE_FULL} refusal (this client's share of
+     * the inbound queue is in use while the broker catches up) is retried until {@code timeout}; any
+     * other error is thrown.
+     */
+    static void publishRetrying(ContextServiceGrpc.ContextServiceBlockingStub stub, PublishEventsRequest request,
+            Duration timeout) {
+        Poll.until(timeout, () -> {
+            try {
+                stub.publishEvents(request);
+                return true;
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED && "QUEUE_FULL".equals(reason(e))) {
+                    return false;
+                }
+                throw e;
+            }
+        }, () -> "the inbound queue to take " + request.getEventsCount() + " events");
     }
 
     /** The ErrorInfo.reason of a failed call. */

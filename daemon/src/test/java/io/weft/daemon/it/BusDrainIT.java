@@ -73,7 +73,8 @@ class BusDrainIT {
             for (int i = 0; i < 1000; i++) {
                 events.add(event(prefix + "-" + batch + "-" + i, EventKind.EVENT_KIND_TRANSIENT, 1).build());
             }
-            c.publishEvents(PublishEventsRequest.newBuilder().addAllEvents(events).build());
+            Api.publishRetrying(c, PublishEventsRequest.newBuilder().addAllEvents(events).build(),
+                    Duration.ofSeconds(30));
         }
     }
 

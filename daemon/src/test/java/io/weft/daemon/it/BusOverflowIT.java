@@ -37,7 +37,7 @@ class BusOverflowIT {
             b.addEvents(event(prefix + "-" + i, EventKind.EVENT_KIND_TRANSIENT, 1)
                     .setFields(Api.fields(Map.of("pad", "x".repeat(200)))));
             if (b.getEventsCount() == 500 || i == n - 1) {
-                ContextServiceGrpc.newBlockingStub(weftd.channel()).publishEvents(b.build());
+                Api.publishRetrying(ContextServiceGrpc.newBlockingStub(weftd.channel()), b.build(), WAIT);
                 b = PublishEventsRequest.newBuilder();
             }
         }
