@@ -6,7 +6,6 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.Delivery;
 import io.weft.api.v1.BusBatch;
 import io.weft.api.v1.BusEvent;
-import io.weft.api.v1.HeaderMatch;
 import io.weft.api.v1.ObjectFilter;
 import io.weft.api.v1.QueueInfo;
 import io.weft.daemon.core.ClientSession;
@@ -19,29 +18,31 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Logger;
 
 /**
  * Reads the bus back for the fleet view (DESIGN §6): for every {@code Watch(source=BUS)}, and for
- * the always-on {@code bus.fleet} patterns, a queue of its own (server-named, exclusive,
- * auto-delete, {@code x-message-ttl} 60 s, {@code x-max-length} {@code bus.monitor.max-length})
- * bound to the watch's routing-key patterns, or, for header arguments, to a headers exchange
- * ({@code <exchange>.headers}, fed by the topic exchange) with {@code x-match} all or any. What
+ * the always-on {@code bus.fleet} patterns, a {@linkplain MonitorQueues monitor queue} of its own
+ * ({@code x-max-length} {@code bus.monitor.max-length}) bound as the watch's filter asks. What
  * arrives is decoded (either wire format) and handed to the broker, which collates it in the fleet
  * collator.
  *
+ * <p>Nothing a watch misses goes unreported: events that find the inbound queue full, and events
+ * RabbitMQ dropped from the watch's queue (counted from the connection's dead-letter queue), are
+ * counted by cause and reach the watch as a {@code Lagged} marker before its next item.
+ *
  * <p>Its own thread owns the connection and the channels; deliveries run on amqp-client's
- * consumer thread and only decode and offer. A full inbound queue drops what arrived and counts it.
- * After a lost connection every queue is declared again (what was published meanwhile is not seen:
- * a monitor, like Contexture's, watches the present).
+ * consumer thread and only decode and offer. After a lost connection every queue is declared again
+ * (what was published meanwhile is not seen: a monitor, like Contexture's, watches the present).
  */
 public final class BusMonitor implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger("bus.monitor");
-    private static final int MESSAGE_TTL_MS = 60_000;
     private static final long IDLE_PARK_NS = 100_000_000L;
 
     private final BusSettings settings;
@@ -53,10 +54,13 @@ public final class BusMonitor implements AutoCloseable {
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong badMessages = new AtomicLong();
     private final AtomicLong droppedFull = new AtomicLong();
+    private final AtomicLongArray droppedByBus = new AtomicLongArray(MonitorQueues.Reason.values().length);
+    /** Monitor queue name → its subscription, for the dead-letter consumer to charge a drop to. */
+    private final Map<String, Subscription> byQueue = new ConcurrentHashMap<>();
     private final AtomicLong reconnects = new AtomicLong();
     private final Thread thread;
     private Connection connection;
-    private boolean headersExchangeDeclared;
+    private String deadLetters;
     private long nextConnectNs;
     private volatile boolean lost;
     private volatile boolean running = true;
@@ -74,7 +78,7 @@ public final class BusMonitor implements AutoCloseable {
     /** Starts the thread and, with {@code bus.fleet}, the always-on fleet consumer. */
     public void start() {
         if (!settings.fleetPatterns().isEmpty()) {
-            added.add(new Subscription(null, settings.fleetPatterns(), Map.of(), HeaderMatch.HEADER_MATCH_ALL));
+            added.add(new Subscription(null, ObjectFilter.newBuilder().addAllRoutingKeys(settings.fleetPatterns()).build()));
         }
         thread.start();
     }
@@ -90,23 +94,25 @@ public final class BusMonitor implements AutoCloseable {
      * @param filter the watch's filter: its routing-key patterns and header arguments become bindings
      */
     public void watch(ObjectFilter filter, Watcher watcher) {
-        List<String> patterns = filter.getRoutingKeysList().isEmpty() ? List.of("#") : filter.getRoutingKeysList();
-        added.add(new Subscription(watcher, patterns, filter.getHeadersMap(), filter.getHeaderMatch()));
+        added.add(new Subscription(watcher, filter));
         LockSupport.unpark(thread);
     }
 
-    /** Queues consuming now (depth), events received, bad and dropped ones. Any thread. */
+    /** Queues consuming now (depth), events received, bad and dropped ones by cause. Any thread. */
     public QueueInfo queueInfo() {
-        return QueueInfo.newBuilder()
+        QueueInfo.Builder b = QueueInfo.newBuilder()
                 .setName("bus.monitor")
                 .setDepth(consuming)
                 .setCapacity(0)
                 .putDrops("inbound_full", droppedFull.get())
-                .putDrops("bad_message", badMessages.get())
-                .putCounters("received", received.get())
+                .putDrops("bad_message", badMessages.get());
+        for (MonitorQueues.Reason r : MonitorQueues.Reason.values()) {
+            b.putDrops(r.cause(), droppedByBus.get(r.ordinal()));
+        }
+        return b.putCounters("received", received.get())
                 .putCounters("reconnects", reconnects.get())
-                .setPolicy("events that find the inbound queue full are dropped (counted); RabbitMQ drops the"
-                        + " oldest beyond x-max-length")
+                .setPolicy("events that find the inbound queue full are dropped; RabbitMQ drops the oldest beyond"
+                        + " x-max-length and those older than 60 s; all counted, and reported to the watch as lagged")
                 .setState(state)
                 .build();
     }
@@ -124,6 +130,7 @@ public final class BusMonitor implements AutoCloseable {
             active.removeIf(sub -> {
                 if (sub.watcher != null && sub.watcher.isCancelled()) {
                     sub.close();
+                    forget(sub);
                     return true;
                 }
                 return false;
@@ -148,6 +155,14 @@ public final class BusMonitor implements AutoCloseable {
     private void connect(long nowNs) {
         try {
             Connection c = connector.connect();
+            try {
+                Channel dl = c.createChannel();
+                deadLetters = MonitorQueues.declareDeadLetters(dl, settings.monitorDeadLetterMaxLength());
+                dl.basicConsume(deadLetters, true, (tag, d) -> onDeadLetter(d), tag -> { });
+            } catch (IOException e) {
+                c.abort();
+                throw e;
+            }
             c.addShutdownListener(cause -> {
                 if (running) {
                     lost = true;
@@ -155,7 +170,6 @@ public final class BusMonitor implements AutoCloseable {
                 }
             });
             connection = c;
-            headersExchangeDeclared = false;
             state = "connected";
             for (Subscription s : active) {
                 declare(s);
@@ -173,7 +187,7 @@ public final class BusMonitor implements AutoCloseable {
     private void disconnected() {
         lost = false;
         LOG.warning("msg=\"bus monitor lost its connection; declaring its queues again\"");
-        active.forEach(Subscription::forgetChannel);
+        active.forEach(this::forget);
         connection = null;
         state = "disconnected";
         reconnects.incrementAndGet();
@@ -182,36 +196,16 @@ public final class BusMonitor implements AutoCloseable {
     private void declare(Subscription s) {
         try {
             Channel ch = connection.createChannel();
-            ch.exchangeDeclare(settings.exchange(), "topic", true);
-            Map<String, Object> args = Map.of("x-message-ttl", MESSAGE_TTL_MS, "x-max-length", settings.monitorMaxLength());
-            String queue = ch.queueDeclare("", false, true, true, args).getQueue();
-            if (s.headers.isEmpty()) {
-                for (String p : s.patterns) {
-                    ch.queueBind(queue, settings.exchange(), p);
-                }
-            } else {
-                String headersExchange = headersExchange(ch);
-                Map<String, Object> binding = new HashMap<>(s.headers);
-                binding.put("x-match", s.match == HeaderMatch.HEADER_MATCH_ANY ? "any" : "all");
-                ch.queueBind(queue, headersExchange, "", binding);
-            }
+            String queue = MonitorQueues.declare(ch, settings.exchange(), s.filter, settings.monitorMaxLength(),
+                    deadLetters);
+            byQueue.put(queue, s);
+            s.queue = queue;
             ch.basicConsume(queue, true, (tag, d) -> onDelivery(s, d), tag -> { });
             s.channel = ch;
         } catch (IOException | RuntimeException e) {
             LOG.warning("msg=\"bus monitor cannot declare its queue\" error=" + LogFormat.quote(String.valueOf(e.getMessage())));
             lost = true;
         }
-    }
-
-    /** The headers exchange that header-argument bindings use, bound to the topic exchange with "#". */
-    private String headersExchange(Channel ch) throws IOException {
-        String name = settings.exchange() + ".headers";
-        if (!headersExchangeDeclared) {
-            ch.exchangeDeclare(name, "headers", true);
-            ch.exchangeBind(name, settings.exchange(), "#");
-            headersExchangeDeclared = true;
-        }
-        return name;
     }
 
     /** On amqp-client's consumer thread: decode, offer, count. */
@@ -229,6 +223,19 @@ public final class BusMonitor implements AutoCloseable {
         received.addAndGet(events.size());
         if (inbound.offer(new Command.BusEvents(session, s.watcher, events)) != Inbound.Refusal.NONE) {
             droppedFull.addAndGet(events.size());
+            if (s.watcher != null) {
+                s.watcher.lost(events.size());
+            }
+        }
+    }
+
+    /** On amqp-client's consumer thread: RabbitMQ dropped a message from a monitor queue; count it. */
+    private void onDeadLetter(Delivery d) {
+        MonitorQueues.Dropped dropped = MonitorQueues.dropped(d);
+        droppedByBus.addAndGet(dropped.reason().ordinal(), dropped.events());
+        Subscription s = dropped.queue() == null ? null : byQueue.get(dropped.queue());
+        if (s != null && s.watcher != null) {
+            s.watcher.lost(dropped.events());
         }
     }
 
@@ -257,7 +264,7 @@ public final class BusMonitor implements AutoCloseable {
     private void closeConnection() {
         Connection c = connection;
         connection = null;
-        active.forEach(Subscription::forgetChannel);
+        active.forEach(this::forget);
         if (c != null) {
             try {
                 c.close(1_000);
@@ -278,19 +285,25 @@ public final class BusMonitor implements AutoCloseable {
         }
     }
 
+    /** The subscription's queue is gone or going: drops are no longer charged to it. */
+    private void forget(Subscription s) {
+        if (s.queue != null) {
+            byQueue.remove(s.queue);
+            s.queue = null;
+        }
+        s.channel = null;
+    }
+
     /** One consumer queue: a BUS watch's, or the always-on fleet one (no watcher). */
     private static final class Subscription {
         final Watcher watcher;
-        final List<String> patterns;
-        final Map<String, String> headers;
-        final HeaderMatch match;
+        final ObjectFilter filter;
         Channel channel;
+        String queue;
 
-        Subscription(Watcher watcher, List<String> patterns, Map<String, String> headers, HeaderMatch match) {
+        Subscription(Watcher watcher, ObjectFilter filter) {
             this.watcher = watcher;
-            this.patterns = List.copyOf(patterns);
-            this.headers = Map.copyOf(headers);
-            this.match = match;
+            this.filter = filter;
         }
 
         void close() {
@@ -303,10 +316,6 @@ public final class BusMonitor implements AutoCloseable {
                     // The channel's queue is exclusive and auto-deleted: closing is all the clean-up there is.
                 }
             }
-        }
-
-        void forgetChannel() {
-            channel = null;
         }
     }
 }

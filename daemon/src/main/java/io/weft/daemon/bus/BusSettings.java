@@ -21,6 +21,7 @@ import java.util.Optional;
  * @param batchMaxEvents events per batch message at most
  * @param reconnectMax the longest back-off between connection attempts
  * @param monitorMaxLength the x-max-length of monitor queues
+ * @param monitorDeadLetterMaxLength the x-max-length of the queue their drops are counted from
  * @param fleetPatterns routing-key patterns the fleet view always follows (may be empty)
  * @param spoolDir the spool's directory (with the spool policy)
  * @param spoolMaxBytes the spool's bound
@@ -37,6 +38,7 @@ public record BusSettings(
         int batchMaxEvents,
         Duration reconnectMax,
         int monitorMaxLength,
+        int monitorDeadLetterMaxLength,
         List<String> fleetPatterns,
         Optional<Path> spoolDir,
         long spoolMaxBytes,
@@ -47,6 +49,7 @@ public record BusSettings(
     public static BusSettings from(WeftConfig c) {
         return new BusSettings(c.busUrls(), c.busExchange(), c.busFormat(), c.busPolicy(), c.busCapacity(),
                 c.busMaxUnconfirmed(), c.busBatchMaxEvents(), c.busReconnectMax(), c.busMonitorMaxLength(),
+                c.busMonitorDeadLetterMaxLength(),
                 c.busFleetPatterns(), c.spoolDir(), c.spoolMaxBytes(), c.spoolSegmentBytes(), c.spoolFsyncInterval());
     }
 

@@ -9,7 +9,6 @@ import io.grpc.Context;
 import io.weft.api.v1.BusEvent;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
-import io.weft.api.v1.HeaderMatch;
 import io.weft.api.v1.ObjectFilter;
 import io.weft.api.v1.Source;
 import io.weft.api.v1.ViewServiceGrpc;
@@ -18,6 +17,7 @@ import io.weft.api.v1.WatchRequest;
 import io.weft.api.v1.WatchResponse;
 import io.weft.daemon.bus.BusMonitor;
 import io.weft.daemon.bus.ContextureFormat;
+import io.weft.daemon.bus.MonitorQueues;
 import io.weft.daemon.core.StreamCollator;
 import io.weft.daemon.view.ObjectSelector;
 import io.weft.daemon.view.Projector;
@@ -28,11 +28,11 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -56,7 +56,6 @@ import picocli.CommandLine.Spec;
 final class MonCommand implements Callable<Integer> {
 
     private static final String DEFAULT_HOST = "localhost";
-    private static final int MONITOR_TTL_MS = 60_000;
     private static final int MONITOR_MAX_LENGTH = 100_000;
     private static final int LOCAL_QUEUE = 1024;
     private static final int COLLATE_LIVE_MAX = 100_000;
@@ -165,7 +164,7 @@ final class MonCommand implements Callable<Integer> {
                 }
                 if (r.hasLagged()) {
                     spec.commandLine().getErr().println("warning: " + r.getLagged().getDropped()
-                            + " items dropped by the daemon: this monitor is too slow");
+                            + " items lost before reaching this monitor: it fell behind");
                 }
             }
         } catch (Exception e) {
@@ -194,9 +193,21 @@ final class MonCommand implements Callable<Integer> {
                     + ": " + e.getMessage());
             return 1;
         }
+        AtomicLong droppedByBus = new AtomicLong();
         try (conn) {
             Channel ch = conn.createChannel();
-            String q = queue != null ? existing(ch) : temporaryQueue(ch, f);
+            String q;
+            if (queue != null) {
+                q = existing(ch);
+            } else {
+                // Its own channel: the consumer below blocks when this process falls behind, and the
+                // dead letters must still be counted meanwhile.
+                Channel dl = conn.createChannel();
+                String deadLetters = MonitorQueues.declareDeadLetters(dl, MONITOR_MAX_LENGTH);
+                dl.basicConsume(deadLetters, true, (tag, d) -> droppedByBus.addAndGet(MonitorQueues.dropped(d).events()),
+                        tag -> { });
+                q = MonitorQueues.declare(ch, exchange, f, MONITOR_MAX_LENGTH, deadLetters);
+            }
             ch.basicConsume(q, true, (tag, d) -> {
                 try {
                     deliveries.put(d);
@@ -206,6 +217,11 @@ final class MonCommand implements Callable<Integer> {
             }, tag -> { });
             while (true) {
                 Delivery d = deliveries.take();
+                long dropped = droppedByBus.getAndSet(0);
+                if (dropped > 0) {
+                    spec.commandLine().getErr().println("warning: " + dropped
+                            + " events dropped by the bus from this monitor's queue: this monitor is too slow");
+                }
                 if (!printDelivery(d)) {
                     return 0;
                 }
@@ -220,26 +236,6 @@ final class MonCommand implements Callable<Integer> {
             throw new IllegalStateException("queue '" + queue + "' does not exist on the bus", e);
         }
         return queue;
-    }
-
-    /** An exclusive, auto-delete queue bound like the daemon's bus monitor binds (see BusMonitor). */
-    private String temporaryQueue(Channel ch, ObjectFilter f) throws IOException {
-        ch.exchangeDeclare(exchange, "topic", true);
-        String q = ch.queueDeclare("", false, true, true,
-                Map.of("x-message-ttl", MONITOR_TTL_MS, "x-max-length", MONITOR_MAX_LENGTH)).getQueue();
-        if (f.getHeadersCount() > 0) {
-            String headersExchange = exchange + ".headers";
-            ch.exchangeDeclare(headersExchange, "headers", true);
-            ch.exchangeBind(headersExchange, exchange, "#");
-            Map<String, Object> args = new HashMap<>(f.getHeadersMap());
-            args.put("x-match", f.getHeaderMatch() == HeaderMatch.HEADER_MATCH_ANY ? "any" : "all");
-            ch.queueBind(q, headersExchange, "", args);
-        } else {
-            for (String p : f.getRoutingKeysCount() == 0 ? List.of("#") : f.getRoutingKeysList()) {
-                ch.queueBind(q, exchange, p);
-            }
-        }
-        return q;
     }
 
     private boolean printDelivery(Delivery d) {

@@ -193,7 +193,15 @@ public final class Settings {
     public static final Setting<Integer> BUS_MONITOR_MAX_LENGTH = Setting.of("bus.monitor.max-length",
             ValueTypes.integer(1, 10_000_000), "100000",
             "x-max-length of the queue each bus monitor (Watch or ListObjects with source BUS) consumes from;"
-                    + " RabbitMQ drops the oldest beyond it");
+                    + " RabbitMQ drops the oldest beyond it, and weftd counts them (bus.monitor drops bus_max_length,"
+                    + " a Lagged marker to the watch)");
+
+    /** The bound of the queue where RabbitMQ's drops from monitor queues wait to be counted. */
+    public static final Setting<Integer> BUS_MONITOR_DEAD_LETTER_MAX_LENGTH = Setting.of(
+            "bus.monitor.dead-letter-max-length", ValueTypes.integer(1, 10_000_000), "100000",
+            "x-max-length of the queue into which monitor queues dead-letter what RabbitMQ drops from them"
+                    + " (beyond max-length, older than 60 s); weftd only counts what arrives there, so it fills only"
+                    + " while weftd is stalled, and drops beyond it go uncounted");
 
     /** Routing-key patterns the fleet view always follows. */
     public static final Setting<String> BUS_FLEET = Setting.of("bus.fleet", ValueTypes.patternsOrOff(), "off",
@@ -400,7 +408,7 @@ public final class Settings {
             GRPC_MAX_MESSAGE_BYTES, WATCH_MAX, WATCH_BUFFER, FLUSH_MAX_PENDING,
             SINK_FILE, SINK_FILE_CAPACITY, SINK_FILE_MAX_BYTES,
             BUS_URL, BUS_EXCHANGE, BUS_FORMAT, BUS_POLICY, BUS_CAPACITY, BUS_MAX_UNCONFIRMED, BUS_BATCH_MAX_EVENTS,
-            BUS_RECONNECT_MAX, BUS_MONITOR_MAX_LENGTH, BUS_FLEET,
+            BUS_RECONNECT_MAX, BUS_MONITOR_MAX_LENGTH, BUS_MONITOR_DEAD_LETTER_MAX_LENGTH, BUS_FLEET,
             SPOOL_DIR, SPOOL_MAX_BYTES, SPOOL_SEGMENT_BYTES, SPOOL_FSYNC_INTERVAL,
             HTTP, STATS_MAX_NAMESPACES, STATS_MAX_ENTRIES, STATS_MAX_RECORDS, STATS_LIST_MAX, STATS_MAX_VALUES,
             STATS_MAX_TEXT_BYTES, STATS_DISABLED, SKETCH_FIELDS, SKETCH_MAX_KEYS, RECENT, RECENT_KEYS, RECENT_EVENTS,

@@ -572,6 +572,11 @@ public final class WeftConfig {
         return get(Settings.BUS_MONITOR_MAX_LENGTH);
     }
 
+    /** {@code bus.monitor.dead-letter-max-length}: the bound of the queue RabbitMQ's monitor drops wait in. */
+    public int busMonitorDeadLetterMaxLength() {
+        return get(Settings.BUS_MONITOR_DEAD_LETTER_MAX_LENGTH);
+    }
+
     /** {@code bus.fleet}: patterns always consumed for the fleet view; empty when off. */
     public List<String> busFleetPatterns() {
         String v = get(Settings.BUS_FLEET);

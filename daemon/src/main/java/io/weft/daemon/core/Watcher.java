@@ -34,7 +34,8 @@ public final class Watcher {
 
     /**
      * @param capacity items buffered before the oldest are dropped (at least 2)
-     * @param wake called (on the broker thread, must not block) after items were pushed
+     * @param wake called after items were pushed (on the broker thread) or {@linkplain #lost lost}
+     *     (on any thread); must not block
      */
     public Watcher(
             WatchMode mode,
@@ -61,6 +62,17 @@ public final class Watcher {
     }
 
     void wake() {
+        wake.run();
+    }
+
+    /**
+     * Items this watcher will never see, lost before they reached the broker (a BUS watch's events
+     * that RabbitMQ or a full inbound queue dropped): reported with the next {@link Lagged} marker.
+     * Any thread.
+     */
+    public void lost(long items) {
+        lagged.addAndGet(items);
+        laggedTotal.addAndGet(items);
         wake.run();
     }
 

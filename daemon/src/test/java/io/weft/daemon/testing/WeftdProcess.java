@@ -208,6 +208,23 @@ public final class WeftdProcess implements AutoCloseable {
         process.destroy();
     }
 
+    /** Sends SIGSTOP: the process stalls, its sockets stay open. */
+    public void sigstop() throws IOException, InterruptedException {
+        signal("-STOP");
+    }
+
+    /** Sends SIGCONT after {@link #sigstop}. */
+    public void sigcont() throws IOException, InterruptedException {
+        signal("-CONT");
+    }
+
+    private void signal(String signal) throws IOException, InterruptedException {
+        int rc = new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start().waitFor();
+        if (rc != 0) {
+            throw new IOException("kill " + signal + " " + process.pid() + " exited with " + rc);
+        }
+    }
+
     /** Sends SIGKILL. */
     public void kill9() {
         process.destroyForcibly();
