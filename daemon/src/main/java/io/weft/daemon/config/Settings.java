@@ -170,10 +170,11 @@ public final class Settings {
 
     /** Events queued in memory for the bus. */
     public static final Setting<Integer> BUS_CAPACITY = Setting.of("bus.capacity", ValueTypes.integer(16, 1 << 24),
-            "65536", "events queued for the bus publisher, and (bus.policy=drop) as many more kept in memory until"
+            "16384", "events queued for the bus publisher, and (bus.policy=drop) as many more kept in memory until"
                     + " the broker confirms them; beyond that the newest are dropped and counted. A held event takes"
-                    + " about 1 KiB of heap or more: under drop, a long broker outage fills the default 192 MiB heap"
-                    + " (raise -Xmx, or lower this to 16384 and absorb shorter bursts)");
+                    + " about 1.2 KiB of heap or more: the default bounds a broker outage to some 40 MiB of the"
+                    + " default 192 MiB heap; raise it with -Xmx (bursts of more than twice this many events faster"
+                    + " than the broker takes them are dropped under drop)");
 
     /** Messages published and not yet confirmed. */
     public static final Setting<Integer> BUS_MAX_UNCONFIRMED = Setting.of("bus.max-unconfirmed",

@@ -37,10 +37,13 @@ final class BusBench {
   private static final String KEY = "bench.bus";
   private static final Pattern PERFTEST_RATE = Pattern.compile("sending rate avg: (\\d+) msg/s");
   /**
-   * Events sent between flushes: below bus.capacity (65,536), so that the publisher never outruns
-   * the bus queue under the drop policy, and large enough that the pipeline rarely runs dry.
+   * Events sent between flushes: below what the throughput runs' bus.capacity (65,536, set for them
+   * above the default) and its memory stage hold together, so that the publisher never outruns the
+   * bus queue under the drop policy, and large enough that the pipeline rarely runs dry.
    */
   private static final int CHUNK = 50_000;
+  /** bus.capacity for the throughput runs: a chunk must fit, the default (16,384) bounds outage memory instead. */
+  private static final int THROUGHPUT_CAPACITY = 65_536;
   /** Events through weftd before a throughput is timed: its JIT compiles the path first. */
   private static final int WARM_UP_EVENTS = 200_000;
   private static final Duration FLUSH = Duration.ofSeconds(120);
@@ -105,7 +108,7 @@ final class BusBench {
   /** Events/s from one SDK through weftd until a consumer has them all, in chunks each flushed (confirmed). */
   private static double throughput(String format, int events) throws Exception {
     try (Rabbit.Exchange ex = Rabbit.exchange();
-        WeftdProcess d = daemon(ex.name(), format, "drop", null);
+        WeftdProcess d = daemon(ex.name(), format, "drop", null, THROUGHPUT_CAPACITY);
         Weft weft = Weft.builder().address(d.target()).bufferCapacity(65_536).build();
         Connection c = Rabbit.connect()) {
       AtomicLong received = new AtomicLong();
@@ -278,11 +281,20 @@ final class BusBench {
   }
 
   private static WeftdProcess daemon(String exchange, String format, String policy, Path spool) throws IOException {
+    return daemon(exchange, format, policy, spool, 0);
+  }
+
+  /** @param busCapacity bus.capacity, or 0 for the default */
+  private static WeftdProcess daemon(String exchange, String format, String policy, Path spool, int busCapacity)
+      throws IOException {
     WeftdProcess.Builder b = WeftdProcess.builder().env("JAVA_OPTS", "")
         .env("WEFT_BUS_URL", Rabbit.url()).env("WEFT_BUS_EXCHANGE", exchange)
         .env("WEFT_BUS_FORMAT", format).env("WEFT_BUS_POLICY", policy);
     if (spool != null) {
       b.env("WEFT_SPOOL_DIR", spool.toString());
+    }
+    if (busCapacity > 0) {
+      b.env("WEFT_BUS_CAPACITY", Integer.toString(busCapacity));
     }
     return b.start();
   }
