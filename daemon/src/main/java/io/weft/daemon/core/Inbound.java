@@ -2,7 +2,7 @@ package io.weft.daemon.core;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
+import org.jctools.queues.MessagePassingQueue;
 import org.jctools.queues.MpscArrayQueue;
 
 /**
@@ -89,8 +89,8 @@ public final class Inbound {
         this.onOffer = action;
     }
 
-    int drain(Consumer<Command> consumer, int limit) {
-        return queue.drain(consumer::accept, limit);
+    int drain(MessagePassingQueue.Consumer<Command> consumer, int limit) {
+        return queue.drain(consumer, limit);
     }
 
     /** True when no command is waiting. Any thread. */

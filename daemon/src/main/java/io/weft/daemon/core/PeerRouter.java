@@ -40,6 +40,8 @@ final class PeerRouter {
     /** Told when a link goes down (to fail the calls on it), with why. */
     private final BiConsumer<PeerLink, String> onDown;
     private final LinkedHashMap<Long, PeerLink> links = new LinkedHashMap<>();
+    /** Reused by {@link #tick}; grows to the most links there have been. */
+    private PeerLink[] tickSnapshot = new PeerLink[0];
     private final Map<PeerLink, Map<String, Advertised>> told = new LinkedHashMap<>();
 
     long advertsIn;
@@ -171,8 +173,17 @@ final class PeerRouter {
      * @return work done
      */
     int tick(long nowNs) {
+        int n = links.size();
+        if (n == 0) {
+            return 0;
+        }
         int work = 0;
-        for (PeerLink l : List.copyOf(links.values())) {
+        // A snapshot (linkDown changes the map) into a reused array: this runs on every broker cycle.
+        PeerLink[] snapshot = links.values().toArray(tickSnapshot);
+        tickSnapshot = snapshot;
+        for (int i = 0; i < n; i++) {
+            PeerLink l = snapshot[i];
+            snapshot[i] = null;
             if (l.isClosed()) {
                 linkDown(l, "stream ended", nowNs);
                 work++;

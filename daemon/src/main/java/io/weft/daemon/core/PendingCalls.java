@@ -2,7 +2,6 @@ package io.weft.daemon.core;
 
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.TreeSet;
 
@@ -59,8 +58,8 @@ final class PendingCalls {
 
     /** The oldest call not yet warned about, or null. */
     PendingCall oldestUnwarned() {
-        Iterator<PendingCall> it = unwarned.iterator();
-        return it.hasNext() ? it.next() : null;
+        // Asked on every broker cycle: no iterator unless there is a call (the idle loop allocates nothing).
+        return unwarned.isEmpty() ? null : unwarned.iterator().next();
     }
 
     /** The call was warned about: it leaves the warning order. */
