@@ -51,9 +51,15 @@ final class Publisher {
   private static final Logger LOG = Logger.getLogger("io.weft.sdk");
   /** A batch stops growing past this many bytes (plus one event): far below gRPC's 4 MiB. */
   static final int MAX_BATCH_BYTES = 1 << 20;
-  /** While busy, the worker waits this long for more events before sending what it has. */
+  /**
+   * After sending, the worker parks this long up to {@link #LINGER_ROUNDS} times for more events
+   * before it sleeps until a producer wakes it: a busy application pays for no wake-ups. The
+   * rounds are few because each is a wake-up and, at a moderate rate, an event waits out the round
+   * it arrives in: at 1,000 events/s, 10 rounds meant 6.5 wake-ups per event and 65 µs more median
+   * latency than 3 rounds.
+   */
   private static final long LINGER_NS = TimeUnit.MICROSECONDS.toNanos(100);
-  private static final int LINGER_ROUNDS = 10;
+  private static final int LINGER_ROUNDS = 3;
   /** The longest park; every interesting change unparks the worker sooner. */
   private static final long MAX_PARK_NS = TimeUnit.SECONDS.toNanos(1);
 
@@ -75,6 +81,8 @@ final class Publisher {
   private volatile boolean sleeping;
 
   // Worker only.
+  /** Whether a batch was written since the linger was last restarted. */
+  private boolean sentSinceIdle;
   private Stream stream;
   private final ArrayDeque<Outgoing> toSend = new ArrayDeque<>();
   private final ArrayDeque<Outgoing> unacked = new ArrayDeque<>();
@@ -179,10 +187,12 @@ final class Publisher {
           }
           work = 0;
         }
-        if (work > 0) {
-          idleRounds = 0;
-        } else {
+        if (work == 0) {
           idle(now, idleRounds++);
+        } else if (sentSinceIdle) {
+          // Only sending restarts the linger: an ack alone must not keep the worker awake longer.
+          sentSinceIdle = false;
+          idleRounds = 0;
         }
       }
     } finally {
@@ -238,6 +248,7 @@ final class Publisher {
       unacked.addLast(next); // first: if the write fails, onBroken requeues it
       stream.write(next);
       sent++;
+      sentSinceIdle = true;
     }
     return sent;
   }
