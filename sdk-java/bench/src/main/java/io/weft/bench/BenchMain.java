@@ -10,7 +10,7 @@ import java.util.Set;
  * Runs the benchmarks and prints a summary table (entry point of {@code sdk-java/bench/run}).
  *
  * <pre>
- * run [--quick] [e2e] [set] [rss] [idle] [stats] [bus]
+ * run [--quick] [e2e] [set] [rss] [idle] [stats] [bus] [bus-latency] [calls]
  * </pre>
  *
  * With no names, runs all but {@code bus}; {@code bus} needs a RabbitMQ on localhost (or
@@ -20,7 +20,7 @@ import java.util.Set;
  */
 public final class BenchMain {
   private static final List<String> ALL = List.of("e2e", "set", "rss", "idle", "stats");
-  private static final List<String> ON_REQUEST = List.of("bus", "calls");
+  private static final List<String> ON_REQUEST = List.of("bus", "bus-latency", "calls");
 
   private BenchMain() {}
 
@@ -33,7 +33,7 @@ public final class BenchMain {
       } else if (ALL.contains(a) || ON_REQUEST.contains(a)) {
         selected.add(a);
       } else {
-        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [stats] [bus] [calls]");
+        System.err.println("usage: run [--quick] [e2e] [set] [rss] [idle] [stats] [bus] [bus-latency] [calls]");
         System.exit(2);
       }
     }
@@ -76,6 +76,7 @@ public final class BenchMain {
         yield f;
       }
       case "bus" -> new BusBench(quick).run();
+      case "bus-latency" -> new BusBench(quick).addedLatency();
       case "calls" -> new CallBench(quick).run();
       default -> throw new IllegalArgumentException(name);
     };
