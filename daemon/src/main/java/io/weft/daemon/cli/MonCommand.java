@@ -32,6 +32,9 @@ import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -56,7 +59,11 @@ import picocli.CommandLine.Spec;
 final class MonCommand implements Callable<Integer> {
 
     private static final String DEFAULT_HOST = "localhost";
-    private static final int MONITOR_MAX_LENGTH = 100_000;
+    private static final int DEFAULT_QUEUE_MAX_LENGTH = 100_000;
+    /** Dead letters held while this process is stalled, waiting to be counted (as the daemon's default). */
+    private static final int DEAD_LETTER_MAX_LENGTH = 100_000;
+    /** How often the count of what the bus dropped is reported, when it dropped any. */
+    private static final long DROP_REPORT_INTERVAL_MS = 1_000;
     private static final int LOCAL_QUEUE = 1024;
     private static final int COLLATE_LIVE_MAX = 100_000;
 
@@ -92,6 +99,12 @@ final class MonCommand implements Callable<Integer> {
             description = "Consume from this existing queue on the bus (-H/-u, else localhost) instead of a"
                     + " temporary one; consuming takes the messages from it. Default: a temporary queue.")
     String queue;
+
+    @Option(names = "--queue-max-length", paramLabel = "N",
+            description = "With -H/-u: the most messages the temporary queue holds while this monitor falls behind;"
+                    + " the bus drops the oldest beyond it, and a warning says how many. Default: "
+                    + DEFAULT_QUEUE_MAX_LENGTH + ".")
+    Integer queueMaxLength;
 
     @Option(names = {"-s", "--stdin"},
             description = "Read messages saved with -v from standard input. Default: off.")
@@ -138,6 +151,14 @@ final class MonCommand implements Callable<Integer> {
         if (fleet && bus) {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--fleet reads through the daemon; -H, -u and -q read the bus directly: choose one");
+        }
+        if (queueMaxLength != null && (queue != null || host == null && url == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--queue-max-length bounds the temporary queue of -H/-u: not with -q, nor without -H or -u");
+        }
+        if (queueMaxLength != null && queueMaxLength < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--queue-max-length must be 1 or more, got " + queueMaxLength);
         }
         if (count < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--count must be 0 (no limit) or more, got " + count);
@@ -194,6 +215,11 @@ final class MonCommand implements Callable<Integer> {
             return 1;
         }
         AtomicLong droppedByBus = new AtomicLong();
+        ScheduledExecutorService reporter = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "weft-mon-drops");
+            t.setDaemon(true);
+            return t;
+        });
         try (conn) {
             Channel ch = conn.createChannel();
             String q;
@@ -201,12 +227,16 @@ final class MonCommand implements Callable<Integer> {
                 q = existing(ch);
             } else {
                 // Its own channel: the consumer below blocks when this process falls behind, and the
-                // dead letters must still be counted meanwhile.
+                // dead letters must still be counted meanwhile. Reported on a timer, not with the next
+                // message: there may be none.
                 Channel dl = conn.createChannel();
-                String deadLetters = MonitorQueues.declareDeadLetters(dl, MONITOR_MAX_LENGTH);
+                String deadLetters = MonitorQueues.declareDeadLetters(dl, DEAD_LETTER_MAX_LENGTH);
                 dl.basicConsume(deadLetters, true, (tag, d) -> droppedByBus.addAndGet(MonitorQueues.dropped(d).events()),
                         tag -> { });
-                q = MonitorQueues.declare(ch, exchange, f, MONITOR_MAX_LENGTH, deadLetters);
+                q = MonitorQueues.declare(ch, exchange, f,
+                        queueMaxLength != null ? queueMaxLength : DEFAULT_QUEUE_MAX_LENGTH, deadLetters);
+                reporter.scheduleWithFixedDelay(() -> reportDrops(droppedByBus), DROP_REPORT_INTERVAL_MS,
+                        DROP_REPORT_INTERVAL_MS, TimeUnit.MILLISECONDS);
             }
             ch.basicConsume(q, true, (tag, d) -> {
                 try {
@@ -217,15 +247,21 @@ final class MonCommand implements Callable<Integer> {
             }, tag -> { });
             while (true) {
                 Delivery d = deliveries.take();
-                long dropped = droppedByBus.getAndSet(0);
-                if (dropped > 0) {
-                    spec.commandLine().getErr().println("warning: " + dropped
-                            + " events dropped by the bus from this monitor's queue: this monitor is too slow");
-                }
                 if (!printDelivery(d)) {
                     return 0;
                 }
             }
+        } finally {
+            reporter.shutdownNow();
+            reportDrops(droppedByBus);
+        }
+    }
+
+    private void reportDrops(AtomicLong droppedByBus) {
+        long dropped = droppedByBus.getAndSet(0);
+        if (dropped > 0) {
+            spec.commandLine().getErr().println("warning: " + dropped
+                    + " events dropped by the bus from this monitor's queue: this monitor is too slow");
         }
     }
 

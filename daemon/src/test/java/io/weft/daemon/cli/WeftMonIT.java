@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.protobuf.Struct;
+import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import io.weft.api.v1.AdminServiceGrpc;
@@ -20,6 +21,7 @@ import io.weft.daemon.testing.Rabbit;
 import io.weft.daemon.testing.WeftdProcess;
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +30,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,6 +103,41 @@ class WeftMonIT {
             publish(weftd, born("h-2", "a.b", "{}").toBuilder().putHeaders("team", "blue").build());
             Run r = mon.await();
             assertEquals(List.of("{\"obj_id\":\"h-2\"}"), r.lines(), r.toString());
+        }
+    }
+
+    @Test
+    void shouldReportEveryMessageTheBusDroppedWhenTheMonitorFallsBehind() throws Exception {
+        int sent = 20_000;
+        byte[] body = ("{\"obj_id\":\"lag\",\"status\":\"transient\",\"obj\":{\"pad\":\"" + "x".repeat(500) + "\"}}")
+                .getBytes(StandardCharsets.UTF_8);
+        try (Rabbit.Exchange ex = Rabbit.exchange();
+                WeftdProcess none = WeftdProcess.builder().create();
+                Connection c = Rabbit.connect();
+                Channel ch = c.createChannel()) {
+            ch.exchangeDeclare(ex.name(), "topic", true);
+            Mon mon = mon(none, null, "-u", Rabbit.url(), "-e", ex.name(), "-r", "lag.#", "--queue-max-length", "100",
+                    "-k", "obj_id");
+            try {
+                Poll.until(READY, () -> bound(ex.name()), "weft mon bound to the exchange");
+                // Stopped, it reads nothing: its queue overflows and RabbitMQ dead-letters the oldest.
+                signal(mon.process(), "STOP");
+                try {
+                    ch.confirmSelect();
+                    AMQP.BasicProperties json = new AMQP.BasicProperties.Builder().contentType("application/json").build();
+                    for (int i = 0; i < sent; i++) {
+                        ch.basicPublish(ex.name(), "lag.x", json, body);
+                    }
+                    ch.waitForConfirmsOrDie(60_000);
+                } finally {
+                    signal(mon.process(), "CONT");
+                }
+                Poll.until(Duration.ofSeconds(60), () -> mon.printed() + mon.reportedDrops() == sent,
+                        () -> "printed " + mon.printed() + " + reported dropped " + mon.reportedDrops() + " of " + sent);
+                assertTrue(mon.reportedDrops() > 0, "the stalled monitor's queue of 100 overflowed");
+            } finally {
+                mon.process().destroy();
+            }
         }
     }
 
@@ -179,9 +218,17 @@ class WeftMonIT {
             Run badCount = run(weftd, "mon", "-n", "-1");
             assertEquals(2, badCount.code);
             assertTrue(badCount.err.contains("--count"), badCount.err);
+            Run lengthWithoutBus = run(weftd, "mon", "--queue-max-length", "10");
+            assertEquals(2, lengthWithoutBus.code, lengthWithoutBus.toString());
+            assertTrue(lengthWithoutBus.err.contains("--queue-max-length bounds the temporary queue"), lengthWithoutBus.err);
+            Run lengthOfExistingQueue = run(weftd, "mon", "-u", "amqp://localhost", "-q", "q", "--queue-max-length", "10");
+            assertEquals(2, lengthOfExistingQueue.code, lengthOfExistingQueue.toString());
+            Run zeroLength = run(weftd, "mon", "-u", "amqp://localhost", "--queue-max-length", "0");
+            assertEquals(2, zeroLength.code, zeroLength.toString());
+            assertTrue(zeroLength.err.contains("must be 1 or more"), zeroLength.err);
             Run help = run(weftd, "mon", "--help");
             for (String option : List.of("-r,", "-a,", "-x,", "-e,", "-H,", "-u,", "-q,", "-s,", "-k,", "-t,", "-c,", "-p,",
-                    "-v,", "-z,", "-n,", "--fleet")) {
+                    "-v,", "-z,", "-n,", "--fleet", "--queue-max-length")) {
                 assertTrue(help.out.contains(option), "--help documents " + option + ":\n" + help.out);
             }
             assertTrue(help.out.contains("Default: weft"), "defaults are stated:\n" + help.out);
@@ -282,8 +329,39 @@ class WeftMonIT {
         }
     }
 
+    private static void signal(Process p, String signal) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
+        assertEquals(0, kill.waitFor(), "kill -" + signal);
+    }
+
     /** A running {@code weft mon}. */
     private record Mon(Process process, File out, File err) {
+        private static final Pattern DROPPED = Pattern.compile("^warning: (\\d+) events dropped by the bus", Pattern.MULTILINE);
+
+        /** Lines printed so far (a line being written is not counted). */
+        long printed() {
+            String s = read(out);
+            return s.isEmpty() ? 0 : s.lines().count() - (s.endsWith("\n") ? 0 : 1);
+        }
+
+        /** The sum of the drops reported on standard error so far. */
+        long reportedDrops() {
+            Matcher m = DROPPED.matcher(read(err));
+            long n = 0;
+            while (m.find()) {
+                n += Long.parseLong(m.group(1));
+            }
+            return n;
+        }
+
+        private static String read(File f) {
+            try {
+                return Files.readString(f.toPath());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
         Run await() throws Exception {
             if (!process.waitFor(EXIT_TIMEOUT_S, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
