@@ -51,9 +51,10 @@ public final class Settings {
     /** Capacity of the inbound command queue, in events and commands. */
     public static final Setting<Integer> INBOUND_CAPACITY = Setting.of("inbound.capacity",
             ValueTypes.integer(1, 1 << 30), "65536",
-            "events and other commands the inbound queue holds (a batch counts as its events, a stats batch"
-                    + " as its ops; rounded up to a power of two); beyond it unary calls fail with QUEUE_FULL and"
-                    + " streamed batches are dropped and counted");
+            "events and other commands the inbound queue holds (a batch counts as its events, or as its encoded"
+                    + " size in 512-byte units when that is more, so that large events cannot fill the heap; a stats"
+                    + " batch as its ops; rounded up to a power of two); beyond it unary calls fail with QUEUE_FULL"
+                    + " and streamed batches are dropped and counted");
 
     /** How many events and commands one client may have queued. */
     public static final Setting<Integer> INBOUND_CLIENT_QUOTA = Setting.of("inbound.client-quota",

@@ -1,5 +1,6 @@
 package io.weft.daemon.core;
 
+import com.google.protobuf.MessageLite;
 import io.weft.api.v1.BusEvent;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextObject;
@@ -22,16 +23,37 @@ public sealed interface Command {
     /** The client whose lane this command travels in. */
     ClientSession session();
 
-    /** What the command counts for in {@link Inbound}'s bounds: 1, or its events for a batch. */
+    /**
+     * An event counts once in {@link Inbound}'s bounds up to this many bytes encoded, and once per
+     * started unit beyond: typical events weigh one, so the bounds read as events, yet the default
+     * capacity (65,536) holds at most 32 MiB of encoded events whatever their size, not 65,536 of
+     * up to {@code limits.event-bytes} each.
+     */
+    int WEIGHT_UNIT_BYTES = 512;
+
+    /** What the command counts for in {@link Inbound}'s bounds: 1, or {@link #batchWeight} for a batch. */
     default int weight() {
         return 1;
+    }
+
+    /**
+     * A batch's weight: its events, or its encoded size in {@link #WEIGHT_UNIT_BYTES} units when that is
+     * more; at least 1. Stable: protobuf memoizes each message's size.
+     */
+    static int batchWeight(List<? extends MessageLite> events) {
+        long bytes = 0;
+        for (MessageLite e : events) {
+            bytes += e.getSerializedSize();
+        }
+        long units = (bytes + WEIGHT_UNIT_BYTES - 1) / WEIGHT_UNIT_BYTES;
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1, Math.max(events.size(), units)));
     }
 
     /** A batch of validated events. */
     record Publish(ClientSession session, long batchSeq, List<ContextEvent> events) implements Command {
         @Override
         public int weight() {
-            return Math.max(1, events.size());
+            return batchWeight(events);
         }
     }
 
@@ -73,7 +95,7 @@ public sealed interface Command {
     record BusEvents(ClientSession session, Watcher consumer, List<BusEvent> events) implements Command {
         @Override
         public int weight() {
-            return Math.max(1, events.size());
+            return batchWeight(events);
         }
     }
 

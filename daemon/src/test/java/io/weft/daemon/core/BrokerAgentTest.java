@@ -57,6 +57,25 @@ class BrokerAgentTest {
     }
 
     @Test
+    void shouldWeighABatchByItsEncodedSizeWhenItsEventsAreLarge() {
+        ClientSession a = new ClientSession("a");
+        io.weft.api.v1.ContextEvent small = born("s", Map.of("k", "v"));
+        io.weft.api.v1.ContextEvent large = born("l", Map.of("blob", "x".repeat(10_000)));
+        int largeUnits = (large.getSerializedSize() + Command.WEIGHT_UNIT_BYTES - 1) / Command.WEIGHT_UNIT_BYTES;
+        assertEquals(20, largeUnits, "10,000 bytes in 512-byte units");
+        assertEquals(3, new Command.Publish(a, 0, List.of(small, small, small)).weight(), "small events weigh one each");
+        assertEquals(largeUnits, new Command.Publish(a, 0, List.of(large)).weight());
+        assertEquals(1, new Command.Publish(a, 0, List.of()).weight());
+
+        Inbound inbound = new Inbound(32, 1_000);
+        assertEquals(Inbound.Refusal.NONE, inbound.offer(new Command.Publish(a, 1, List.of(large))));
+        assertEquals(Inbound.Refusal.NONE, inbound.offer(new Command.Publish(a, 2, List.of(large))), "under the bound");
+        assertEquals(Inbound.Refusal.FULL, inbound.offer(new Command.Publish(a, 3, List.of(small))),
+                "two large events fill a queue of 32 small ones");
+        assertEquals(2 * largeUnits, a.queued());
+    }
+
+    @Test
     void shouldRefuseWithoutBlockingWhenInboundIsFull() {
         Inbound inbound = new Inbound(4, 100);
         ClientSession a = new ClientSession("a");
