@@ -13,9 +13,10 @@ import java.util.Set;
  * run [--quick] [e2e] [set] [rss] [idle] [stats] [bus] [bus-latency] [calls]
  * </pre>
  *
- * With no names, runs all but {@code bus}; {@code bus} needs a RabbitMQ on localhost (or
- * {@code WEFT_TEST_AMQP_URL}), as {@code ./test-all} starts, and is run only when named. {@code --quick} shrinks every size for a smoke test: its
- * figures are not comparable with the targets. Needs the system property {@code
+ * With no names, runs all but {@code bus}, {@code bus-latency} and {@code calls}, which run only
+ * when named; the two bus parts need a RabbitMQ on localhost (or {@code WEFT_TEST_AMQP_URL}), as
+ * {@code ./test-all} starts. {@code --quick} shrinks every size for a smoke test: its figures are
+ * not comparable with the targets. Needs the system property {@code
  * weft.launcher.dir} ({@code daemon/target}).
  */
 public final class BenchMain {
