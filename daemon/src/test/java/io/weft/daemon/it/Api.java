@@ -9,10 +9,14 @@ import io.grpc.protobuf.StatusProto;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextServiceGrpc;
 import io.weft.api.v1.EventKind;
+import io.weft.api.v1.FlushRequest;
+import io.weft.api.v1.FlushResponse;
 import io.weft.api.v1.PublishEventsRequest;
 import io.weft.daemon.testing.Poll;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /** Small helpers for integration tests that speak the raw API. */
 final class Api {
@@ -31,15 +35,27 @@ final class Api {
     }
 
     /**
-     * Publishes {@code request} as a client should: a {@code QUEUE_FULL} refusal (this client's share of
-     * the inbound queue is in use while the broker catches up) is retried until {@code timeout}; any
-     * other error is thrown.
+     * Publishes {@code request} as a client should: a {@code QUEUE_FULL} refusal (the inbound queue,
+     * or this client's share of it, is in use while the broker catches up) is retried until
+     * {@code timeout}; any other error is thrown.
      */
     static void publishRetrying(ContextServiceGrpc.ContextServiceBlockingStub stub, PublishEventsRequest request,
             Duration timeout) {
+        retryingQueueFull(() -> stub.publishEvents(request), timeout,
+                "the inbound queue to take " + request.getEventsCount() + " events");
+    }
+
+    /** Flushes as a client should: a {@code QUEUE_FULL} refusal is retried until {@code timeout}. */
+    static FlushResponse flushRetrying(ContextServiceGrpc.ContextServiceBlockingStub stub, Duration timeout) {
+        return retryingQueueFull(() -> stub.flush(FlushRequest.getDefaultInstance()), timeout,
+                "the inbound queue to take a flush");
+    }
+
+    private static <T> T retryingQueueFull(Supplier<T> call, Duration timeout, String what) {
+        AtomicReference<T> result = new AtomicReference<>();
         Poll.until(timeout, () -> {
             try {
-                stub.publishEvents(request);
+                result.set(call.get());
                 return true;
             } catch (StatusRuntimeException e) {
                 if (e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED && "QUEUE_FULL".equals(reason(e))) {
@@ -47,7 +63,8 @@ final class Api {
                 }
                 throw e;
             }
-        }, () -> "the inbound queue to take " + request.getEventsCount() + " events");
+        }, () -> what);
+        return result.get();
     }
 
     /** The ErrorInfo.reason of a failed call. */
