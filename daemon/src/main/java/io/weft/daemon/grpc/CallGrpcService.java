@@ -157,9 +157,10 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
         };
         Command.Calls cmd = new Command.Calls(sessions.unary(), new CallOp.Invoke(id, req.getTarget(),
                 req.getFunction(), args(req.getArgs()), budgetNs, req.getParentCallId(), CallerIdentity.current(), reply));
-        if (inbound.offer(cmd) != Inbound.Refusal.NONE) {
+        Inbound.Refusal refused = inbound.offer(cmd);
+        if (refused != Inbound.Refusal.NONE) {
             answered.set(true);
-            out.onError(queueFull());
+            out.onError(errors.queueFull(refused));
         }
     }
 
@@ -218,10 +219,11 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
             };
             Command.Calls cmd = new Command.Calls(sessions.unary(), new CallOp.Invoke(ids[i], target, req.getFunction(),
                     args, budgetNs, req.getParentCallId(), caller, reply));
-            if (inbound.offer(cmd) != Inbound.Refusal.NONE) {
+            Inbound.Refusal refused = inbound.offer(cmd);
+            if (refused != Inbound.Refusal.NONE) {
                 reply.error(CallError.newBuilder().setCode("RESOURCE_EXHAUSTED")
                         .setReason(Errors.reasonName(ErrorReason.ERROR_REASON_QUEUE_FULL))
-                        .setMessage("the daemon's inbound queue is full; retry with backoff").build());
+                        .setMessage(Errors.queueFullMessage(refused)).build());
             }
         }
     }
@@ -328,11 +330,6 @@ public final class CallGrpcService extends CallServiceGrpc.CallServiceImplBase {
     StatusRuntimeException deadlinePassed() {
         return errors.error(Status.Code.DEADLINE_EXCEEDED, ErrorReason.ERROR_REASON_DEADLINE_EXCEEDED,
                 "the call's deadline passed before it reached weftd", Map.of("scope", "call"));
-    }
-
-    StatusRuntimeException queueFull() {
-        return errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
-                "the daemon's inbound queue is full; retry with backoff");
     }
 
     private StatusRuntimeException shuttingDown() {

@@ -120,9 +120,10 @@ final class CallStream implements StreamObserver<CallStreamRequest> {
         }
         Command.Calls cmd = new Command.Calls(session, new CallOp.Invoke(id, req.getTarget(), req.getFunction(),
                 CallGrpcService.args(req.getArgs()), budgetNs, req.getParentCallId(), callerClient, new Reply(ref, id)));
-        if (inbound.offer(cmd) != Inbound.Refusal.NONE) {
+        Inbound.Refusal refused = inbound.offer(cmd);
+        if (refused != Inbound.Refusal.NONE) {
             inFlight.remove(ref, id);
-            deliver(ref, id, CallOutcome.newBuilder().setError(toCallError(service.queueFull())));
+            deliver(ref, id, CallOutcome.newBuilder().setError(toCallError(errors.queueFull(refused))));
         }
     }
 

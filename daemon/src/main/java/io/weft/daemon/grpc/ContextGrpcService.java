@@ -78,10 +78,7 @@ public final class ContextGrpcService extends ContextServiceGrpc.ContextServiceI
         if (!events.isEmpty()) {
             Inbound.Refusal r = inbound.offer(new Command.Publish(sessions.unary(), 0, events));
             if (r != Inbound.Refusal.NONE) {
-                out.onError(errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
-                        r == Inbound.Refusal.FULL
-                                ? "the daemon's inbound queue is full; retry with backoff"
-                                : "this client has its share of the inbound queue in use; retry with backoff"));
+                out.onError(errors.queueFull(r));
                 return;
             }
         }
@@ -114,9 +111,9 @@ public final class ContextGrpcService extends ContextServiceGrpc.ContextServiceI
         }
         Command.Flush cmd = new Command.Flush(lane, 1, Math.max(0, timeoutNs), (token, outcome, pending) ->
                 replies.execute(() -> answerFlush(out, outcome, pending)));
-        if (inbound.offer(cmd) != Inbound.Refusal.NONE) {
-            out.onError(errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
-                    "the daemon's inbound queue is full; retry with backoff"));
+        Inbound.Refusal r = inbound.offer(cmd);
+        if (r != Inbound.Refusal.NONE) {
+            out.onError(errors.queueFull(r));
         }
     }
 

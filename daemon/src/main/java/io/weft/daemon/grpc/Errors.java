@@ -8,6 +8,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.weft.api.v1.ErrorReason;
+import io.weft.daemon.core.Inbound;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -57,6 +58,18 @@ public final class Errors {
                 .setMessage(description)
                 .addDetails(Any.pack(errorInfo(reason, metadata)))
                 .build());
+    }
+
+    /** RESOURCE_EXHAUSTED with reason QUEUE_FULL for a refused offer, saying which bound refused it; counts it. */
+    public StatusRuntimeException queueFull(Inbound.Refusal refusal) {
+        return error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL, queueFullMessage(refusal));
+    }
+
+    /** What a refused offer's error says: the whole inbound queue is full, or this client's share of it is in use. */
+    public static String queueFullMessage(Inbound.Refusal refusal) {
+        return refusal == Inbound.Refusal.CLIENT_QUOTA
+                ? "this client has its share of the inbound queue in use; retry with backoff"
+                : "the daemon's inbound queue is full; retry with backoff";
     }
 
     /** INVALID_ARGUMENT with ErrorInfo (the first violation's reason) and a BadRequest listing all. */

@@ -85,11 +85,10 @@ final class ServeStream implements StreamObserver<ServeRequest>, CallServer.List
         CallServer s = new CallServer(clientId, serveMaxInFlight, this);
         session = new ClientSession("serve:" + clientId);
         server = s;
-        if (inbound.offer(new Command.Calls(session, new CallOp.Register(s, r.getEndpointsList())))
-                != Inbound.Refusal.NONE) {
+        Inbound.Refusal refused = inbound.offer(new Command.Calls(session, new CallOp.Register(s, r.getEndpointsList())));
+        if (refused != Inbound.Refusal.NONE) {
             s.close();
-            fail(errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
-                    "the daemon's inbound queue is full; retry with backoff"));
+            fail(errors.queueFull(refused));
         }
     }
 

@@ -1,7 +1,6 @@
 package io.weft.daemon.grpc;
 
 import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.weft.api.v1.ErrorReason;
@@ -122,13 +121,10 @@ public final class StatsGrpcService extends StatsServiceGrpc.StatsServiceImplBas
                     "weftd is shutting down"));
             return;
         }
-        if (inbound.offer(new Command.Stats(sessions.unary(), work)) != Inbound.Refusal.NONE) {
-            out.onError(queueFull());
+        Inbound.Refusal refused = inbound.offer(new Command.Stats(sessions.unary(), work));
+        if (refused != Inbound.Refusal.NONE) {
+            out.onError(errors.queueFull(refused));
         }
     }
 
-    private StatusRuntimeException queueFull() {
-        return errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
-                "the daemon's inbound queue is full; retry with backoff");
-    }
 }

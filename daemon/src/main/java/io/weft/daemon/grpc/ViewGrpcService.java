@@ -146,9 +146,10 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
                 req.getIncludeLive(), buffer, stream::wake);
         stream.attach(watcher);
         Command.StartWatch start = new Command.StartWatch(sessions.unary(), req.getSource(), watcher);
-        if (inbound.offer(start) != Inbound.Refusal.NONE) {
+        Inbound.Refusal refused = inbound.offer(start);
+        if (refused != Inbound.Refusal.NONE) {
             watcher.cancel();
-            out.onError(queueFull());
+            out.onError(errors.queueFull(refused));
             return;
         }
         if (req.getSource() == Source.SOURCE_BUS) {
@@ -244,14 +245,10 @@ public final class ViewGrpcService extends ViewServiceGrpc.ViewServiceImplBase {
     }
 
     private void offer(Command cmd, StreamObserver<?> out) {
-        if (inbound.offer(cmd) != Inbound.Refusal.NONE) {
-            out.onError(queueFull());
+        Inbound.Refusal refused = inbound.offer(cmd);
+        if (refused != Inbound.Refusal.NONE) {
+            out.onError(errors.queueFull(refused));
         }
-    }
-
-    private StatusRuntimeException queueFull() {
-        return errors.error(Status.Code.RESOURCE_EXHAUSTED, ErrorReason.ERROR_REASON_QUEUE_FULL,
-                "the daemon's inbound queue is full; retry with backoff");
     }
 
     private StatusRuntimeException invalid(ErrorReason reason, String description) {
