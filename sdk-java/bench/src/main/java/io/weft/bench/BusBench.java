@@ -52,6 +52,11 @@ final class BusBench {
   private static final Duration FLUSH = Duration.ofSeconds(120);
   private static final double MIB = 1024 * 1024;
 
+  /** Seconds per warm-up step of the latency part: an even number, a whole number of turn pairs. */
+  private static final int WARM_STEP_S = 4;
+  /** JIT compilation per JVM in one warm-up step (at most) that counts as settled. */
+  private static final long SETTLED_COMPILE_MS = 50;
+
   private final boolean quick;
 
   BusBench(boolean quick) {
@@ -154,7 +159,7 @@ final class BusBench {
 
   /** The latency weftd adds (the {@code bus-latency} part of the bench on its own). */
   List<Figure> addedLatency() throws Exception {
-    return addedLatency(quick ? 1 : 15, quick ? 5 : 20);
+    return quick ? addedLatency(WARM_STEP_S, WARM_STEP_S, 5) : addedLatency(32, 180, 20);
   }
 
   /**
@@ -162,18 +167,27 @@ final class BusBench {
    * confirms, as weftd publishes) to the same broker: the difference is what weftd adds. The two
    * take turns, one second each, at the same rate, so that both meet the same machine: measured one
    * after the other, a few busy seconds on 2 shared cores moved either p99 by more than the target.
-   * Measured for {@code seconds} each after {@code warmSeconds} of the same on the same (fresh)
-   * daemon: until the JIT has compiled weftd's paths, which on 2 busy cores takes several seconds,
-   * events wait behind the compiler threads.
+   * The direct publisher has a connection of its own, as an application's would and as weftd's has:
+   * on the consumer's connection, its confirms and the consumer's deliveries would share one socket
+   * and one reader thread.
+   *
+   * <p>Measured for {@code seconds} each in the steady state of a long-running sidecar: after a
+   * warm-up of the same load that lasts until neither JVM's JIT compiler used more than
+   * {@link #SETTLED_COMPILE_MS} in a {@link #WARM_STEP_S} step (at least {@code minWarmS}, at most
+   * {@code maxWarmS}). At 1,000 events/s the per-event paths reach the C2 compiler's thresholds
+   * only after 10-15 s, and the compilations, tens of ms each, go on for half a minute and more:
+   * measured then, events wait behind the compiler threads on 2 shared cores.
    */
-  private static List<Figure> addedLatency(int warmSeconds, int seconds) throws Exception {
+  private static List<Figure> addedLatency(int minWarmS, int maxWarmS, int seconds) throws Exception {
     int rate = 1_000;
     Histogram viaWeftd = new Histogram(3);
     Histogram direct = new Histogram(3);
+    int warmS;
     try (Rabbit.Exchange ex = Rabbit.exchange();
         WeftdProcess d = daemon(ex.name(), "contexture", "drop", null);
         Weft weft = Weft.builder().address(d.target()).build();
-        Connection c = Rabbit.connect()) {
+        Connection c = Rabbit.connect();
+        Connection publishing = Rabbit.connect()) {
       Channel consumer = c.createChannel();
       String q = consumer.queueDeclare("", false, true, true, null).getQueue();
       consumer.queueBind(q, ex.name(), "#");
@@ -194,7 +208,7 @@ final class BusBench {
         seen.incrementAndGet();
       }, tag -> { });
 
-      Channel publisher = c.createChannel();
+      Channel publisher = publishing.createChannel();
       publisher.confirmSelect();
       AMQP.BasicProperties props = new AMQP.BasicProperties.Builder().contentType("application/json")
           .deliveryMode(2).build();
@@ -211,8 +225,8 @@ final class BusBench {
           throw new IllegalStateException(e);
         }
       };
-      int warm = 2 * rate * warmSeconds;
-      paced(rate, warm, turns);
+      warmS = warmUp(rate, turns, new Proc(d.pid()), minWarmS, maxWarmS);
+      long warm = (long) rate * warmS;
       Poll.until(Duration.ofSeconds(60), () -> seen.get() >= warm, () -> "warm-up " + seen.get());
       measuredFromNs.set(System.nanoTime());
       measuring.set(true);
@@ -231,9 +245,40 @@ final class BusBench {
       }
       out.add(new Figure(String.format("bus: latency added by weftd, p%.0f", pct), w - dir, "ms",
           pct == 99 ? Figure.Target.atMost(1) : null, false,
-          String.format("via weftd %.3f ms, direct amqp-client %.3f ms, %d ev/s", w, dir, rate)));
+          String.format("via weftd %.3f ms, direct amqp-client %.3f ms, %d ev/s, warm-up %d s", w, dir, rate,
+              warmS)));
     }
     return out;
+  }
+
+  /**
+   * Runs {@code turns} at {@code rate} in steps of {@link #WARM_STEP_S} until the JIT compilers of
+   * weftd and of this JVM have settled, as {@link #addedLatency(int, int, int)} says.
+   *
+   * @return the seconds it ran
+   */
+  private static int warmUp(int rate, LongConsumer turns, Proc weftd, int minS, int maxS) throws Exception {
+    Proc self = new Proc(ProcessHandle.current().pid());
+    long ticksPerS = Proc.ticksPerSecond();
+    long settledTicks = SETTLED_COMPILE_MS * ticksPerS / 1000;
+    int s = 0;
+    boolean settled = false;
+    while (s < maxS && !(settled && s >= minS)) {
+      long weftd0 = weftd.compilerTicks();
+      long self0 = self.compilerTicks();
+      // Whole pairs of turns, so that each step starts with weftd's turn as the measurement does.
+      paced(rate, rate * WARM_STEP_S, turns);
+      s += WARM_STEP_S;
+      long weftdTicks = weftd.compilerTicks() - weftd0;
+      long selfTicks = self.compilerTicks() - self0;
+      settled = weftdTicks <= settledTicks && selfTicks <= settledTicks;
+      System.out.printf("warm-up %3d s: JIT compiled %4d ms in weftd, %4d ms in the bench%n", s,
+          weftdTicks * 1000 / ticksPerS, selfTicks * 1000 / ticksPerS);
+    }
+    if (!settled) {
+      System.out.printf("warm-up: the JIT had not settled after %d s; measuring anyway%n", s);
+    }
+    return s;
   }
 
   /** Peak RSS of weftd while the broker is stopped and an SDK goes on publishing 5,000 events/s. */

@@ -3,7 +3,10 @@ package io.weft.bench;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
 
 /** What Linux's {@code /proc/<pid>} says about a process. */
 final class Proc {
@@ -34,6 +37,32 @@ final class Proc {
     // The command name (field 2) is in parentheses and may hold spaces: count from after it.
     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of proc(5)
+  }
+
+  /**
+   * CPU time used so far by the JVM's JIT compiler threads (named {@code C1 CompilerThre…} and
+   * {@code C2 CompilerThre…} by HotSpot), in clock ticks; 0 for a process that has none.
+   */
+  long compilerTicks() throws IOException {
+    long ticks = 0;
+    List<Path> tasks;
+    try (Stream<Path> listing = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      tasks = listing.toList();
+    }
+    for (Path task : tasks) {
+      String stat;
+      try {
+        stat = Files.readString(task.resolve("stat"), StandardCharsets.US_ASCII);
+      } catch (NoSuchFileException ended) {
+        continue; // the thread ended since the listing
+      }
+      String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      }
+    }
+    return ticks;
   }
 
   /** Clock ticks per second ({@code getconf CLK_TCK}), the unit of {@link #cpuTicks()}. */
