@@ -126,5 +126,4 @@ public final class StatsGrpcService extends StatsServiceGrpc.StatsServiceImplBas
             out.onError(errors.queueFull(refused));
         }
     }
-
 }

@@ -358,7 +358,6 @@ final class BusBench {
     return b.start();
   }
 
-
   private static Map<String, Object> fields(long i) {
     return Map.of("i", i, "url", "http://example.com/items/" + i, "status", 200, "user", "user-" + (i % 1000));
   }
