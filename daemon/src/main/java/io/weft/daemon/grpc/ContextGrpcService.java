@@ -2,8 +2,12 @@ package io.weft.daemon.grpc;
 
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import io.weft.api.v1.ContextEvent;
 import io.weft.api.v1.ContextServiceGrpc;
@@ -45,16 +49,18 @@ public final class ContextGrpcService extends ContextServiceGrpc.ContextServiceI
 
     /**
      * This service's definition with a parse recursion limit that lets values nested up to {@code
-     * jsonDepth} levels (and somewhat beyond, to name them) parse.
+     * jsonDepth} levels (and somewhat beyond, to name them) parse. Publish takes its messages as
+     * {@link PublishFrame}s, which {@link PublishStream} parses where their size suits.
      */
-    public io.grpc.ServerServiceDefinition bindWithDepth(int jsonDepth) {
-        return DeepRequests.withRecursionLimit(bindService(), DeepRequests.recursionLimit(jsonDepth));
-    }
-
-    @Override
-    public StreamObserver<PublishRequest> publish(StreamObserver<PublishResponse> responseObserver) {
-        return new PublishStream((ServerCallStreamObserver<PublishResponse>) responseObserver,
-                inbound, sessions, validator, errors, replies);
+    public ServerServiceDefinition bindWithDepth(int jsonDepth) {
+        int recursionLimit = DeepRequests.recursionLimit(jsonDepth);
+        MethodDescriptor<PublishRequest, PublishResponse> publish = ContextServiceGrpc.getPublishMethod();
+        ServerMethodDefinition<PublishFrame, PublishResponse> framed = ServerMethodDefinition.create(
+                publish.toBuilder(PublishFrame.MARSHALLER, publish.getResponseMarshaller()).build(),
+                ServerCalls.asyncBidiStreamingCall(out -> new PublishStream(
+                        (ServerCallStreamObserver<PublishResponse>) out, inbound, sessions, validator, errors,
+                        replies, replies, recursionLimit)));
+        return DeepRequests.withRecursionLimit(DeepRequests.replaceMethod(bindService(), framed), recursionLimit);
     }
 
     @Override

@@ -6,6 +6,9 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.protobuf.ProtoUtils;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Raises protobuf's parse recursion limit (100 by default) for a service's requests, so that a
@@ -24,14 +27,29 @@ final class DeepRequests {
 
     /** The same service with every request marshaller replaced by one with {@code recursionLimit}. */
     static ServerServiceDefinition withRecursionLimit(ServerServiceDefinition def, int recursionLimit) {
+        return mapMethods(def, m -> replace(m, recursionLimit));
+    }
+
+    /** The same service with the method of {@code replacement}'s name replaced by it. */
+    static ServerServiceDefinition replaceMethod(ServerServiceDefinition def, ServerMethodDefinition<?, ?> replacement) {
+        String name = replacement.getMethodDescriptor().getFullMethodName();
+        return mapMethods(def, m -> m.getMethodDescriptor().getFullMethodName().equals(name) ? replacement : m);
+    }
+
+    /**
+     * The same service, schema and all (reflection keeps working), with each method mapped by
+     * {@code f}. gRPC requires the service descriptor to hold the very method descriptors bound.
+     */
+    private static ServerServiceDefinition mapMethods(
+            ServerServiceDefinition def, UnaryOperator<ServerMethodDefinition<?, ?>> f) {
         ServiceDescriptor old = def.getServiceDescriptor();
         ServiceDescriptor.Builder sd = ServiceDescriptor.newBuilder(old.getName())
                 .setSchemaDescriptor(old.getSchemaDescriptor());
-        java.util.List<ServerMethodDefinition<?, ?>> methods = new java.util.ArrayList<>();
+        List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
         for (ServerMethodDefinition<?, ?> m : def.getMethods()) {
-            ServerMethodDefinition<?, ?> replaced = replace(m, recursionLimit);
-            methods.add(replaced);
-            sd.addMethod(replaced.getMethodDescriptor());
+            ServerMethodDefinition<?, ?> mapped = f.apply(m);
+            methods.add(mapped);
+            sd.addMethod(mapped.getMethodDescriptor());
         }
         ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(sd.build());
         for (ServerMethodDefinition<?, ?> m : methods) {

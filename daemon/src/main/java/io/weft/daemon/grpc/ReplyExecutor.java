@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The threads that write replies and watch items to gRPC streams, so that the broker never
- * serializes a response itself. Bounded: when its queue is full the task runs on the submitting
+ * serializes a response itself, and that parse large Publish batches, so that a transport thread
+ * does not stop reading for them. Bounded: when its queue is full the task runs on the submitting
  * thread instead (gRPC's {@code onNext} does not block) and the overflow is counted.
  */
 public final class ReplyExecutor implements Executor, AutoCloseable {

@@ -9,8 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import io.grpc.CallOptions;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.weft.api.v1.AdminServiceGrpc;
 import io.weft.api.v1.ContextEvent;
@@ -30,8 +33,11 @@ import io.weft.api.v1.ViewServiceGrpc;
 import io.weft.api.v1.WatchRequest;
 import io.weft.daemon.testing.Poll;
 import io.weft.daemon.testing.WeftdProcess;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -119,6 +125,58 @@ class BadInputIT {
             assertTrue(e.getStatus().getDescription().startsWith("client_id:"), e.getStatus().getDescription());
         }
     }
+
+    @Test
+    void shouldEndStreamWithInvalidArgumentWhenPublishMessageIsNotProtobuf() throws Exception {
+        try (WeftdProcess weftd = WeftdProcess.start()) {
+            // Parsed on the transport thread (small) and aside (over 8 KiB): the same answer.
+            byte[] truncatedVarint = {0x08, (byte) 0xff};
+            byte[] largeGarbage = new byte[100 * 1024];
+            Arrays.fill(largeGarbage, (byte) 0xff);
+            for (byte[] bytes : List.of(truncatedVarint, largeGarbage)) {
+                List<Throwable> errors = new CopyOnWriteArrayList<>();
+                StreamObserver<byte[]> in = ClientCalls.asyncBidiStreamingCall(
+                        weftd.channel().newCall(RAW_PUBLISH, CallOptions.DEFAULT), new StreamObserver<PublishResponse>() {
+                            @Override
+                            public void onNext(PublishResponse r) {}
+
+                            @Override
+                            public void onError(Throwable t) {
+                                errors.add(t);
+                            }
+
+                            @Override
+                            public void onCompleted() {}
+                        });
+                in.onNext(bytes);
+                Poll.until(Duration.ofSeconds(10), () -> !errors.isEmpty(), "the stream's error");
+
+                StatusRuntimeException e = (StatusRuntimeException) errors.get(0);
+                assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
+                assertEquals("INVALID_ARGUMENT", Api.reason(e));
+                assertTrue(e.getStatus().getDescription().startsWith("a Publish message is not a valid PublishRequest"),
+                        e.getStatus().getDescription());
+            }
+            ContextServiceGrpc.newBlockingStub(weftd.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .publishEvents(PublishEventsRequest.newBuilder()
+                            .addEvents(event("after-garbage", EventKind.EVENT_KIND_TRANSIENT, 1)).build());
+        }
+    }
+
+    /** Publish with the request as raw bytes, to send what a well-behaved client never would. */
+    private static final MethodDescriptor<byte[], PublishResponse> RAW_PUBLISH = ContextServiceGrpc.getPublishMethod()
+            .toBuilder(new MethodDescriptor.Marshaller<byte[]>() {
+                @Override
+                public InputStream stream(byte[] value) {
+                    return new ByteArrayInputStream(value);
+                }
+
+                @Override
+                public byte[] parse(InputStream stream) {
+                    throw new UnsupportedOperationException("requests are only sent");
+                }
+            }, ContextServiceGrpc.getPublishMethod().getResponseMarshaller())
+            .build();
 
     @Test
     void shouldRejectOnlyTheBadEventWhenStreamBatchIsMixed() throws Exception {

@@ -49,6 +49,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -132,6 +133,63 @@ class ContextApiIT {
         assertEquals(2, flushed.getLastBatchSeq());
         assertEquals(2.0, view.getObject(GetObjectRequest.newBuilder().setId("s-1").build())
                 .getObject().getFields().getFieldsOrThrow("n").getNumberValue());
+    }
+
+    @Test
+    void shouldKeepOrderAndEndCleanlyWhenLargeBatchesAreParsedAside() throws Exception {
+        List<PublishResponse> acks = new CopyOnWriteArrayList<>();
+        CountDownLatch completed = new CountDownLatch(1);
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        StreamObserver<PublishRequest> in = ContextServiceGrpc.newStub(weftd.channel()).publish(new StreamObserver<>() {
+            @Override
+            public void onNext(PublishResponse r) {
+                acks.add(r);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                errors.add(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                completed.countDown();
+            }
+        });
+        // Small and large batches alternate; the last, large one is still being parsed aside when the
+        // stream ends, so its end must wait for it. Out of order, a later seq would have made weftd
+        // drop an earlier one as a replay.
+        in.onNext(PublishRequest.newBuilder().setClientId("it-aside").setBatchSeq(1)
+                .addEvents(event("aside-1", EventKind.EVENT_KIND_BORN, 1)).build());
+        in.onNext(largeBatch(2, 2));
+        in.onNext(PublishRequest.newBuilder().setBatchSeq(3)
+                .addEvents(event("aside-1", EventKind.EVENT_KIND_UPDATE, 3).setFields(fields(Map.of("n", 3)))).build());
+        in.onNext(largeBatch(4, 4));
+        in.onCompleted();
+
+        assertTrue(completed.await(30, TimeUnit.SECONDS), "the stream completes; errors: " + errors);
+        PublishResponse last = acks.get(acks.size() - 1);
+        assertEquals(4, last.getLastBatchSeq());
+        assertEquals(4 + 2 * LARGE_BATCH_FILLERS, last.getAccepted());
+        ContextObject o = view.getObject(GetObjectRequest.newBuilder().setId("aside-1").build()).getObject();
+        assertEquals(4.0, o.getFields().getFieldsOrThrow("n").getNumberValue());
+        assertEquals(4, o.getEventCount());
+    }
+
+    private static final int LARGE_BATCH_FILLERS = 200;
+
+    /** One update of {@code aside-1} (n = seq) and transient fillers: some 100 KiB, over the 8 KiB parsed inline. */
+    private static PublishRequest largeBatch(long batchSeq, long seq) {
+        PublishRequest.Builder b = PublishRequest.newBuilder().setBatchSeq(batchSeq)
+                .addEvents(event("aside-1", EventKind.EVENT_KIND_UPDATE, seq).setFields(fields(Map.of("n", seq))));
+        String pad = "x".repeat(500);
+        for (int i = 0; i < LARGE_BATCH_FILLERS; i++) {
+            b.addEvents(event("aside-fill-" + batchSeq + "-" + i, EventKind.EVENT_KIND_TRANSIENT, 1)
+                    .setFields(fields(Map.of("pad", pad))));
+        }
+        PublishRequest r = b.build();
+        assertTrue(r.getSerializedSize() > 8 * 1024, "large enough to be parsed aside: " + r.getSerializedSize());
+        return r;
     }
 
     @Test
