@@ -102,19 +102,7 @@ class BadInputIT {
     void shouldEndStreamWithInvalidArgumentWhenClientIdIsInvalid() throws Exception {
         try (WeftdProcess weftd = WeftdProcess.start()) {
             List<Throwable> errors = new CopyOnWriteArrayList<>();
-            StreamObserver<PublishRequest> in = ContextServiceGrpc.newStub(weftd.channel()).publish(
-                    new StreamObserver<>() {
-                        @Override
-                        public void onNext(PublishResponse r) {}
-
-                        @Override
-                        public void onError(Throwable t) {
-                            errors.add(t);
-                        }
-
-                        @Override
-                        public void onCompleted() {}
-                    });
+            StreamObserver<PublishRequest> in = ContextServiceGrpc.newStub(weftd.channel()).publish(errorsInto(errors));
             in.onNext(PublishRequest.newBuilder().setClientId("bad\nid").setBatchSeq(1)
                     .addEvents(event("x", EventKind.EVENT_KIND_TRANSIENT, 1)).build());
             Poll.until(Duration.ofSeconds(10), () -> !errors.isEmpty(), "the stream's error");
@@ -136,18 +124,7 @@ class BadInputIT {
             for (byte[] bytes : List.of(truncatedVarint, largeGarbage)) {
                 List<Throwable> errors = new CopyOnWriteArrayList<>();
                 StreamObserver<byte[]> in = ClientCalls.asyncBidiStreamingCall(
-                        weftd.channel().newCall(RAW_PUBLISH, CallOptions.DEFAULT), new StreamObserver<PublishResponse>() {
-                            @Override
-                            public void onNext(PublishResponse r) {}
-
-                            @Override
-                            public void onError(Throwable t) {
-                                errors.add(t);
-                            }
-
-                            @Override
-                            public void onCompleted() {}
-                        });
+                        weftd.channel().newCall(RAW_PUBLISH, CallOptions.DEFAULT), errorsInto(errors));
                 in.onNext(bytes);
                 Poll.until(Duration.ofSeconds(10), () -> !errors.isEmpty(), "the stream's error");
 
@@ -161,6 +138,22 @@ class BadInputIT {
                     .publishEvents(PublishEventsRequest.newBuilder()
                             .addEvents(event("after-garbage", EventKind.EVENT_KIND_TRANSIENT, 1)).build());
         }
+    }
+
+    /** An observer of a Publish stream's responses that keeps only the stream's error. */
+    private static StreamObserver<PublishResponse> errorsInto(List<Throwable> errors) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(PublishResponse r) {}
+
+            @Override
+            public void onError(Throwable t) {
+                errors.add(t);
+            }
+
+            @Override
+            public void onCompleted() {}
+        };
     }
 
     /** Publish with the request as raw bytes, to send what a well-behaved client never would. */
