@@ -82,10 +82,11 @@ public final class GrpcServers implements AutoCloseable {
      * CallService and ContextService.Publish run on the transport's threads: their many small
      * messages (an invocation, a result, a batch of a few events) are only validated and enqueued,
      * never block, and a thread hand-off each was most of their cost (pipelined calls: 16,000/s
-     * with gRPC's executor, 45,000/s without, on 2 cores; Publish at 1,000 single-event batches/s:
-     * 7.3-7.6 context switches per event in weftd instead of 9.7-9.8). A large Publish batch is parsed on
-     * another thread (see {@link PublishStream}). The other services keep gRPC's executor, where
-     * their requests are parsed beside the transport thread, which goes on reading.
+     * with gRPC's executor, 45,000/s without, on 2 cores; Publish at 1,000 single-event
+     * batches/s: 7.3-7.6 context switches per event in weftd instead of 9.7-9.8). A large Publish
+     * batch is parsed on another thread (see {@link PublishStream}). The other services keep
+     * gRPC's executor, where their requests are parsed beside the transport thread, which goes on
+     * reading.
      */
     private static final ServerCallExecutorSupplier CALLS_ON_TRANSPORT = new ServerCallExecutorSupplier() {
         @Override

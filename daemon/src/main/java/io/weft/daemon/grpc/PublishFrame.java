@@ -39,7 +39,8 @@ final class PublishFrame {
                 }
                 return new PublishFrame(in.readAllBytes());
             } catch (IOException e) {
-                throw Status.INTERNAL.withDescription("cannot read a Publish message").withCause(e).asRuntimeException();
+                throw Status.INTERNAL.withDescription("cannot read a Publish message").withCause(e)
+                        .asRuntimeException();
             }
         }
     };
