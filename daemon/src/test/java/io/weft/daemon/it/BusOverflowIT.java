@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -104,7 +105,8 @@ class BusOverflowIT {
             tap.reconnect();
             long expected = n - spoolFull - queueFull;
             Poll.until(WAIT, () -> ids(tap).size() == expected,
-                    () -> "delivered " + ids(tap).size() + " of the " + expected + " spooled events");
+                    () -> "delivered " + ids(tap).size() + " of the " + expected + " spooled events; "
+                            + weftd.queue("bus") + "; weftd's bus log:\n" + busLog(weftd));
             Poll.until(WAIT, () -> weftd.queue("bus").getDepth() == 0, () -> "the spool emptied: " + weftd.queue("bus"));
             assertEquals(spoolFull, weftd.queue("bus").getDropsOrThrow("spool_full"), "no drop after the broker returned");
         }
@@ -114,6 +116,11 @@ class BusOverflowIT {
     private static boolean settled(WeftdProcess weftd, int n) {
         QueueInfo bus = weftd.queue("bus");
         return bus.getDepth() + bus.getDropsOrThrow("spool_full") + bus.getDropsOrThrow("full") == n;
+    }
+
+    /** weftd's log lines about the bus, to tell on failure what the publisher went through. */
+    private static String busLog(WeftdProcess weftd) {
+        return weftd.output().lines().filter(l -> l.contains("bus")).collect(Collectors.joining("\n"));
     }
 
     private static Set<String> ids(Rabbit.Tap tap) {
