@@ -105,17 +105,21 @@ class BusOverflowIT {
             tap.reconnect();
             long expected = n - spoolFull - queueFull;
             Poll.until(WAIT, () -> ids(tap).size() == expected,
-                    () -> "delivered " + ids(tap).size() + " of the " + expected + " spooled events; "
-                            + weftd.queue("bus") + "; weftd's bus log:\n" + busLog(weftd));
+                    () -> "delivered " + ids(tap).size() + " of the " + expected + " spooled events; " + tap.state()
+                            + "; " + weftd.queue("bus") + "; weftd's bus log:\n" + busLog(weftd));
             Poll.until(WAIT, () -> weftd.queue("bus").getDepth() == 0, () -> "the spool emptied: " + weftd.queue("bus"));
             assertEquals(spoolFull, weftd.queue("bus").getDropsOrThrow("spool_full"), "no drop after the broker returned");
         }
     }
 
-    /** Every event is in the spool or counted as dropped (with the broker down, nothing is confirmed). */
+    /**
+     * Every event is in the spool or counted as dropped (with the broker down, nothing is confirmed).
+     * Counted by the spool's own depth ({@code unconfirmed}), not the queue's: the queue's depth also
+     * counts events still waiting for the bus thread, which may yet find the spool full.
+     */
     private static boolean settled(WeftdProcess weftd, int n) {
         QueueInfo bus = weftd.queue("bus");
-        return bus.getDepth() + bus.getDropsOrThrow("spool_full") + bus.getDropsOrThrow("full") == n;
+        return bus.getCountersOrThrow("unconfirmed") + bus.getDropsOrThrow("spool_full") + bus.getDropsOrThrow("full") == n;
     }
 
     /** weftd's log lines about the bus, to tell on failure what the publisher went through. */

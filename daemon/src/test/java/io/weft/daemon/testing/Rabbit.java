@@ -121,6 +121,7 @@ public final class Rabbit {
         private final String queue = "weft-test-tap-" + UUID.randomUUID();
         private final List<Message> messages = new CopyOnWriteArrayList<>();
         private Connection connection;
+        private volatile boolean cancelledByBroker;
 
         private Tap(String exchange, String[] patterns) {
             this.exchange = exchange;
@@ -139,7 +140,18 @@ public final class Rabbit {
             for (String p : patterns) {
                 ch.queueBind(queue, exchange, p);
             }
-            ch.basicConsume(queue, true, (tag, d) -> messages.add(message(d)), tag -> { });
+            cancelledByBroker = false;
+            ch.basicConsume(queue, true, (tag, d) -> messages.add(message(d)), tag -> cancelledByBroker = true);
+        }
+
+        /** For a failure message: how many messages wait in the queue, and whether the consumer still consumes. */
+        public synchronized String state() {
+            try (Channel ch = connection.createChannel()) {
+                return "tap: " + ch.queueDeclarePassive(queue).getMessageCount() + " messages waiting, consumer "
+                        + (cancelledByBroker ? "cancelled by the broker" : "consuming");
+            } catch (IOException | TimeoutException | RuntimeException e) {
+                return "tap: state unknown (" + e + ")";
+            }
         }
 
         private static Message message(Delivery d) {
