@@ -59,7 +59,7 @@ public final class ContextGrpcService extends ContextServiceGrpc.ContextServiceI
                 publish.toBuilder(PublishFrame.MARSHALLER, publish.getResponseMarshaller()).build(),
                 ServerCalls.asyncBidiStreamingCall(out -> new PublishStream(
                         (ServerCallStreamObserver<PublishResponse>) out, inbound, sessions, validator, errors,
-                        replies, replies, recursionLimit)));
+                        replies, recursionLimit)));
         return DeepRequests.withRecursionLimit(DeepRequests.replaceMethod(bindService(), framed), recursionLimit);
     }
 

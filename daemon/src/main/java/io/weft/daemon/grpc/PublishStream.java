@@ -30,7 +30,7 @@ import java.util.concurrent.Executor;
  *
  * <p>Threads: messages arrive on the transport thread. A batch of up to {@link
  * #INLINE_PARSE_MAX_BYTES} is handled right there, which spares each event a hand-off to another
- * thread; a larger one is parsed and handled on the {@code parseAside} executor, and the stream's
+ * thread; a larger one is parsed and handled on a reply thread ({@code replies}), and the stream's
  * end, should it arrive meanwhile, is held back until that batch is done. One message at a time
  * is read, so the batches keep their order either way.
  */
@@ -54,7 +54,6 @@ final class PublishStream implements StreamObserver<PublishFrame> {
     private final EventValidator validator;
     private final Errors errors;
     private final Executor replies;
-    private final Executor parseAside;
     private final int recursionLimit;
 
     private volatile ClientSession session;
@@ -69,7 +68,7 @@ final class PublishStream implements StreamObserver<PublishFrame> {
     private int outstandingFlushes;
     private final ArrayList<EventRejection> rejections = new ArrayList<>();
     private final ArrayDeque<PublishResponse> flushResults = new ArrayDeque<>();
-    /** Whether a batch is being handled on {@code parseAside}. */
+    /** Whether a batch is being handled on a reply thread. */
     private boolean aside;
     /** The stream's end, held back while a batch is handled aside. */
     private final List<Runnable> heldBack = new ArrayList<>(2);
@@ -81,7 +80,6 @@ final class PublishStream implements StreamObserver<PublishFrame> {
             EventValidator validator,
             Errors errors,
             Executor replies,
-            Executor parseAside,
             int recursionLimit) {
         this.out = out;
         this.inbound = inbound;
@@ -89,7 +87,6 @@ final class PublishStream implements StreamObserver<PublishFrame> {
         this.validator = validator;
         this.errors = errors;
         this.replies = replies;
-        this.parseAside = parseAside;
         this.recursionLimit = recursionLimit;
         out.setOnReadyHandler(this::sendPending);
         out.setOnCancelHandler(() -> inOrder(this::onCancelled));
@@ -107,7 +104,7 @@ final class PublishStream implements StreamObserver<PublishFrame> {
         synchronized (this) {
             aside = true;
         }
-        parseAside.execute(() -> {
+        replies.execute(() -> {
             boolean readOn = handle(frame);
             List<Runnable> ends;
             synchronized (this) {
