@@ -16,6 +16,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * One {@code ContextService.Publish} stream: parses and validates each batch, queues the valid
@@ -35,6 +37,8 @@ import java.util.concurrent.Executor;
  * is read, so the batches keep their order either way.
  */
 final class PublishStream implements StreamObserver<PublishFrame> {
+
+    private static final Logger LOG = Logger.getLogger("weftd");
 
     /** Rejections listed in one ack at most; {@code rejected} counts them all. */
     static final int MAX_REJECTIONS_PER_ACK = 16;
@@ -105,18 +109,33 @@ final class PublishStream implements StreamObserver<PublishFrame> {
             aside = true;
         }
         replies.execute(() -> {
-            boolean readOn = handle(frame);
-            List<Runnable> ends;
-            synchronized (this) {
-                aside = false;
-                ends = List.copyOf(heldBack);
-                heldBack.clear();
+            boolean readOn = false;
+            try {
+                readOn = handle(frame);
+            } catch (RuntimeException e) {
+                // On the transport thread gRPC would close the call for this; here it is ours to do,
+                // or the stream would hang with its end held back and its session never closed.
+                LOG.log(Level.WARNING, "msg=\"a Publish batch failed; its stream ends\"", e);
+                end(Status.INTERNAL.withDescription("weftd failed to handle a Publish batch: " + e)
+                        .withCause(e).asRuntimeException());
+            } finally {
+                releaseHeldBack();
             }
-            ends.forEach(Runnable::run);
             if (readOn) {
                 readNext();
             }
         });
+    }
+
+    /** Ends the handling aside and runs the stream ends that arrived meanwhile. */
+    private void releaseHeldBack() {
+        List<Runnable> ends;
+        synchronized (this) {
+            aside = false;
+            ends = List.copyOf(heldBack);
+            heldBack.clear();
+        }
+        ends.forEach(Runnable::run);
     }
 
     /** Runs one of the stream's ends now, or after the batch being handled aside. */
